@@ -1,0 +1,125 @@
+#include "engine.h"
+
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include "lap/auction.h"
+#include "lap/greedy.h"
+#include "lap/hybrid.h"
+#include "lap/jv.h"
+
+namespace semrsm {
+
+Method parse_method(const std::string& name) {
+    if (name == "jv") return Method::jv;
+    if (name == "hybrid") return Method::hybrid;
+    if (name == "auction") return Method::auction;
+    if (name == "greedy") return Method::greedy;
+    throw std::invalid_argument("unknown LAP method '" + name +
+                                "'; expected one of 'jv', 'hybrid', 'auction', 'greedy'");
+}
+
+void parallel_for(int64_t count, int threads, const std::atomic<bool>& cancel,
+                  const std::function<void(int64_t)>& body) {
+    std::exception_ptr error;
+    std::mutex error_lock;
+    auto guarded = [&](int64_t k) {
+        if (cancel.load(std::memory_order_relaxed)) return;
+        try {
+            body(k);
+        } catch (...) {
+            std::lock_guard<std::mutex> hold(error_lock);
+            if (!error) error = std::current_exception();
+        }
+    };
+    if (threads <= 1 || count <= 1) {
+        for (int64_t k = 0; k < count; ++k) guarded(k);
+    } else {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (int64_t k = 0; k < count; ++k) guarded(k);
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+namespace {
+
+template <class T>
+struct ThreadScratch {
+    LapWorkspace lap;
+    std::vector<T> negated;  // the maximisation problem rewritten as a minimisation
+};
+
+template <class T>
+void solve_one(const T* problem, int n, int m, const SolveOptions& options, int32_t* x, double* u,
+               double* v, double* objective, double* bound, int8_t* status,
+               const std::atomic<bool>& cancel) {
+    thread_local ThreadScratch<T> scratch;
+    const int64_t size = (int64_t)n * m;
+    const T* c = problem;
+    if (options.maximize) {
+        // Negation is exact in floating point, so the minimum of -c is exactly minus the maximum.
+        scratch.negated.resize(size);
+        for (int64_t k = 0; k < size; ++k) scratch.negated[k] = -problem[k];
+        c = scratch.negated.data();
+    }
+    LapStatus result = LapStatus::ok;
+    double lower = 0.0;
+    switch (options.method) {
+        case Method::jv:
+            result = solve_jv(c, n, m, x, u, v, scratch.lap, &cancel);
+            break;
+        case Method::hybrid:
+            result = solve_hybrid(c, n, m, options.eps, x, u, v, scratch.lap, &cancel);
+            break;
+        case Method::auction: {
+            const AuctionSchedule schedule = default_auction_schedule(c, n, m, options.eps);
+            result = solve_auction(c, n, m, schedule, x, v, scratch.lap, &cancel);
+            for (int j = 0; j < m; ++j) v[j] = -v[j];
+            for (int i = 0; i < n; ++i) {
+                const T* ci = c + (int64_t)i * m;
+                double row_min = kInf;
+                for (int j = 0; j < m; ++j) row_min = std::min(row_min, (double)ci[j] - v[j]);
+                u[i] = row_min;
+            }
+            break;
+        }
+        case Method::greedy:
+            solve_greedy(c, n, m, x, scratch.lap);
+            for (int i = 0; i < n; ++i) u[i] = std::numeric_limits<double>::quiet_NaN();
+            for (int j = 0; j < m; ++j) v[j] = std::numeric_limits<double>::quiet_NaN();
+            lower = row_column_lower_bound(c, n, m);
+            break;
+    }
+    *status = (int8_t)result;
+    if (result != LapStatus::ok) return;
+    if (options.method != Method::greedy) lower = dual_lower_bound(c, n, m, v);
+    const double sign = options.maximize ? -1.0 : 1.0;
+    *objective = sign * assignment_cost(c, n, m, x);
+    *bound = sign * lower;
+    if (options.maximize) {
+        for (int i = 0; i < n; ++i) u[i] = -u[i];
+        for (int j = 0; j < m; ++j) v[j] = -v[j];
+    }
+}
+
+}  // namespace
+
+template <class T>
+void solve_batch(const T* costs, int64_t batch, int n, int m, const SolveOptions& options,
+                 const BatchOutput& out, const std::atomic<bool>& cancel) {
+    if (n > m) throw std::invalid_argument("solve_batch needs n <= m");
+    for (int64_t b = 0; b < batch; ++b) out.status[b] = (int8_t)LapStatus::cancelled;
+    parallel_for(batch, options.threads, cancel, [&](int64_t b) {
+        solve_one(costs + b * n * (int64_t)m, n, m, options, out.col + b * n, out.u + b * n,
+                  out.v + b * m, out.objective + b, out.bound + b, out.status + b, cancel);
+    });
+}
+
+template void solve_batch<float>(const float*, int64_t, int, int, const SolveOptions&,
+                                 const BatchOutput&, const std::atomic<bool>&);
+template void solve_batch<double>(const double*, int64_t, int, int, const SolveOptions&,
+                                  const BatchOutput&, const std::atomic<bool>&);
+
+}  // namespace semrsm

@@ -1,0 +1,109 @@
+// Forward auction with epsilon-scaling: Bertsekas, "The auction algorithm: a distributed relaxation
+// method for the assignment problem", Annals of Operations Research 14 (1988) 105-123, and
+// Bertsekas & Castanon, "The auction algorithm for the transportation problem" (1989) for scaling.
+// Gauss-Seidel bidding: one free row bids at a time and sees the prices raised before it.
+//
+// Run on the minimisation problem c as a maximisation of benefit -c. Each phase starts with every
+// row free and keeps the prices of the last; a phase ends only when every row is assigned, so tie-
+// heavy matrices cannot end a phase early. At the end the assignment is within n * eps_final of
+// the optimum (epsilon complementary slackness). A rectangular problem (n < m) gets m - n virtual
+// rows of zero cost, which leaves the optimum of the real rows unchanged.
+#pragma once
+
+#include "lap/common.h"
+
+namespace semrsm {
+
+struct AuctionSchedule {
+    double eps_start;
+    double eps_final;
+    double factor;  // eps is divided by this between phases
+    bool constant;  // every cost is the same: any assignment is optimal, the identity is returned
+};
+
+// Default schedule: start at a quarter of the cost range; end where the n * eps bound certifies
+// integers exactly (below 1/n) or, for other costs, at 1e-9 of the range per row.
+template <class T>
+AuctionSchedule default_auction_schedule(const T* c, int n, int m, double eps_final) {
+    double lo = kInf, hi = -kInf;
+    bool integral = true;
+    const int64_t count = (int64_t)n * m;
+    for (int64_t k = 0; k < count; ++k) {
+        const double a = c[k];
+        lo = std::min(lo, a);
+        hi = std::max(hi, a);
+        integral = integral && a == std::floor(a);
+    }
+    const double range = hi > lo ? hi - lo : 1.0;
+    if (!(eps_final > 0.0))
+        eps_final = integral ? 1.0 / (m + 1) : range * 1e-9 / m;
+    return {std::max(range / 4.0, eps_final), eps_final, 6.0, !(hi > lo)};
+}
+
+// Runs the auction; writes the assignment to x and the prices p (m). Prices are the column
+// potentials of the minimisation problem with opposite sign: v = -p.
+template <class T>
+LapStatus solve_auction(const T* c, int n, int m, const AuctionSchedule& schedule, int32_t* x,
+                        double* p, LapWorkspace& ws, const std::atomic<bool>* cancel) {
+    ws.reserve(m + 1, m);
+    const int capacity = m + 1;  // ring buffer of free rows: at most m are free at once
+    int32_t* owner = ws.row4col.data();
+    int32_t* queue = ws.free_rows.data();
+    std::vector<int32_t> assigned(m);
+    for (int j = 0; j < m; ++j) p[j] = 0.0;
+    if (schedule.constant) {
+        for (int i = 0; i < n; ++i) x[i] = i;
+        return LapStatus::ok;
+    }
+    double eps = schedule.eps_start;
+    while (true) {
+        for (int j = 0; j < m; ++j) owner[j] = -1;
+        for (int i = 0; i < m; ++i) { queue[i] = i; assigned[i] = -1; }
+        int head = 0, tail = m;
+        int64_t bids = 0;
+        while (head != tail) {
+            const int i = queue[head];
+            head = head + 1 == capacity ? 0 : head + 1;
+            if ((++bids & 1023) == 0 && cancel && cancel->load(std::memory_order_relaxed))
+                return LapStatus::cancelled;
+            // Best and second best value of -c_ij - p_j; a virtual row has cost 0 everywhere.
+            double best = -kInf, second = -kInf;
+            int jbest = 0;
+            if (i < n) {
+                const T* ci = c + (int64_t)i * m;
+                for (int j = 0; j < m; ++j) {
+                    const double w = -(double)ci[j] - p[j];
+                    if (w > second) {
+                        if (w > best) { second = best; best = w; jbest = j; }
+                        else second = w;
+                    }
+                }
+            } else {
+                for (int j = 0; j < m; ++j) {
+                    const double w = -p[j];
+                    if (w > second) {
+                        if (w > best) { second = best; best = w; jbest = j; }
+                        else second = w;
+                    }
+                }
+            }
+            // A single column leaves no competitor: any finite raise will do.
+            const double raise = (second == -kInf ? 0.0 : best - second) + eps;
+            p[jbest] += raise;
+            const int previous = owner[jbest];
+            owner[jbest] = i;
+            assigned[i] = jbest;
+            if (previous >= 0) {
+                assigned[previous] = -1;
+                queue[tail] = previous;
+                tail = tail + 1 == capacity ? 0 : tail + 1;
+            }
+        }
+        if (eps <= schedule.eps_final) break;
+        eps = std::max(eps / schedule.factor, schedule.eps_final);
+    }
+    for (int i = 0; i < n; ++i) x[i] = assigned[i];
+    return LapStatus::ok;
+}
+
+}  // namespace semrsm

@@ -1,0 +1,69 @@
+// Pieces every LAP solver shares: the problem convention, statuses, scratch space and the dual bound.
+//
+// Convention: a problem is a dense row-major n x m cost matrix, n <= m, to be *minimised*; every row
+// is assigned a distinct column. Maximisation and n > m are reduced to this by the engine and the
+// Python layer. Costs are float or double; potentials and objectives accumulate in double.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#if defined(__CUDACC__)
+#define SEMRSM_HD __host__ __device__
+#else
+#define SEMRSM_HD
+#endif
+
+namespace semrsm {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+enum class LapStatus : int8_t { ok = 0, infeasible = 1, cancelled = 2 };
+
+// Scratch arrays reused across problems by one thread, so that a batch of small problems does not
+// allocate per problem.
+struct LapWorkspace {
+    std::vector<double> d;          // shortest path lengths / auction prices
+    std::vector<int32_t> pred;      // predecessor row of each column on the path tree
+    std::vector<int32_t> cols;      // column order: [0, low) scanned, [low, up) at the current minimum
+    std::vector<int32_t> row4col;   // y: the row assigned to each column, -1 if none
+    std::vector<int32_t> free_rows; // rows still to be assigned
+
+    void reserve(int n, int m) {
+        if ((int)d.size() < m) {
+            d.resize(m); pred.resize(m); cols.resize(m); row4col.resize(m);
+        }
+        if ((int)free_rows.size() < std::max(n, m)) free_rows.resize(std::max(n, m));
+    }
+};
+
+// A lower bound on the minimum of any assignment, from column potentials v alone (weak LP duality):
+// with u_i = min_j (c_ij - v_j), sum u + sum v <= optimum whenever v_j <= 0 for the columns a
+// rectangular problem may leave unassigned; v is shifted to satisfy that, which keeps the bound valid.
+template <class T>
+double dual_lower_bound(const T* c, int n, int m, const double* v) {
+    double shift = 0.0;
+    if (n < m) shift = *std::max_element(v, v + m);
+    double total = 0.0;
+    for (int j = 0; j < m; ++j) total += v[j] - shift;
+    for (int i = 0; i < n; ++i) {
+        const T* ci = c + (int64_t)i * m;
+        double umin = kInf;
+        for (int j = 0; j < m; ++j) umin = std::min(umin, (double)ci[j] - (v[j] - shift));
+        total += umin;
+    }
+    return total;
+}
+
+template <class T>
+double assignment_cost(const T* c, int n, int m, const int32_t* col4row) {
+    double total = 0.0;
+    for (int i = 0; i < n; ++i) total += (double)c[(int64_t)i * m + col4row[i]];
+    return total;
+}
+
+}  // namespace semrsm

@@ -1,0 +1,46 @@
+// Exact solver in two stages, after Guthe & Thuerck, "Algorithm 1015: A fast scalable solver for
+// the dense linear (sum) assignment problem", ACM TOMS 47(2) 2021: epsilon-scaling auction (auction.h)
+// stops at a coarse epsilon with near-optimal prices; its prices become the column potentials of
+// shortest augmenting paths (sap.h), which repair the rows whose column is not exactly a row minimum.
+// On costs whose optimum is hard to reach by row reductions (inner products of feature maps) the
+// auction does most of the work cheaply and the exact stage visits few columns per row.
+#pragma once
+
+#include "lap/auction.h"
+#include "lap/jv.h"
+#include "lap/sap.h"
+
+namespace semrsm {
+
+template <class T>
+LapStatus solve_hybrid(const T* c, int n, int m, double eps_final, int32_t* x, double* u, double* v,
+                       LapWorkspace& ws, const std::atomic<bool>* cancel) {
+    if (n != m || n < 2 || !all_finite(c, (int64_t)n * m)) return solve_jv(c, n, m, x, u, v, ws, cancel);
+    AuctionSchedule schedule = default_auction_schedule(c, n, m, 0.0);
+    // Stop the auction where a bid is worth a small fraction of the typical spacing of costs.
+    schedule.eps_final = eps_final > 0.0 ? eps_final : schedule.eps_start * 4.0 / (64.0 * m);
+    schedule.eps_final = std::min(schedule.eps_final, schedule.eps_start);
+    LapStatus status = solve_auction(c, n, m, schedule, x, v, ws, cancel);
+    if (status != LapStatus::ok) return status;
+    for (int j = 0; j < m; ++j) v[j] = -v[j];
+    int32_t* y = ws.row4col.data();
+    for (int j = 0; j < m; ++j) y[j] = -1;
+    int nfree = 0;
+    for (int i = 0; i < n; ++i) {
+        const T* ci = c + (int64_t)i * m;
+        double row_min = kInf;
+        for (int j = 0; j < m; ++j) row_min = std::min(row_min, (double)ci[j] - v[j]);
+        if ((double)ci[x[i]] - v[x[i]] == row_min) {
+            y[x[i]] = i;
+        } else {
+            x[i] = -1;
+            ws.free_rows[nfree++] = i;
+        }
+    }
+    status = augment_rows(c, m, ws.free_rows.data(), nfree, x, y, v, ws, cancel);
+    if (status != LapStatus::ok) return status;
+    for (int i = 0; i < n; ++i) u[i] = (double)c[(int64_t)i * m + x[i]] - v[x[i]];
+    return LapStatus::ok;
+}
+
+}  // namespace semrsm

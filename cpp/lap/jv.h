@@ -1,0 +1,135 @@
+// Jonker & Volgenant, "A shortest augmenting path algorithm for dense and sparse linear assignment
+// problems", Computing 38 (1987) 325-340: column reduction, reduction transfer and two passes of
+// augmenting row reduction (section 4) give a cheap partial assignment with feasible potentials;
+// shortest augmenting paths (sap.h) finish it exactly.
+//
+// The initialisation needs a square problem with finite costs. Rectangular problems, and problems
+// with +inf (forbidden) entries, skip it and run shortest augmenting paths from v = 0, as scipy does.
+#pragma once
+
+#include "lap/common.h"
+#include "lap/sap.h"
+
+namespace semrsm {
+
+// Column reduction and reduction transfer. Returns the number of free rows written to free_rows.
+template <class T>
+int jv_column_reduction(const T* c, int n, int32_t* x, int32_t* y, double* v, LapWorkspace& ws) {
+    int32_t* argmin_row = ws.pred.data();
+    int32_t* matches = ws.cols.data();
+    for (int j = 0; j < n; ++j) { v[j] = kInf; argmin_row[j] = 0; }
+    // Row-major sweep instead of the paper's column loop: same minima, contiguous reads. Ties keep
+    // the lowest row, so a constant matrix yields the identity.
+    for (int i = 0; i < n; ++i) {
+        const T* ci = c + (int64_t)i * n;
+        for (int j = 0; j < n; ++j)
+            if ((double)ci[j] < v[j]) { v[j] = ci[j]; argmin_row[j] = i; }
+    }
+    for (int i = 0; i < n; ++i) matches[i] = 0;
+    for (int j = 0; j < n; ++j) {
+        const int i = argmin_row[j];
+        if (++matches[i] == 1) {
+            x[i] = j; y[j] = i;
+        } else if (v[j] < v[x[i]]) {
+            y[x[i]] = -1; x[i] = j; y[j] = i;
+        } else {
+            y[j] = -1;
+        }
+    }
+    int nfree = 0;
+    for (int i = 0; i < n; ++i) {
+        if (matches[i] == 0) {
+            ws.free_rows[nfree++] = i;
+        } else if (matches[i] == 1) {
+            // Reduction transfer: lower v of the assigned column by the row's second-best reduced
+            // cost, so that the column stays the row's minimum and other rows see it dearer.
+            const T* ci = c + (int64_t)i * n;
+            const int j1 = x[i];
+            double second = kInf;
+            for (int j = 0; j < n; ++j)
+                if (j != j1) second = std::min(second, (double)ci[j] - v[j]);
+            v[j1] -= second;
+        }
+    }
+    return nfree;
+}
+
+// One pass of augmenting row reduction over free_rows[0..nfree); returns the rows still free.
+// Float rounding can make a row win and lose the same column forever by ever smaller price steps
+// (gatagat/lap issue #24); the pass is capped, and leftover rows go to the exact augmentation.
+template <class T>
+int jv_augmenting_row_reduction(const T* c, int n, int nfree, int32_t* x, int32_t* y, double* v,
+                                LapWorkspace& ws) {
+    int32_t* free_rows = ws.free_rows.data();
+    const int64_t max_steps = 8 * (int64_t)n + 64;
+    int64_t steps = 0;
+    int k = 0, still_free = 0;
+    while (k < nfree) {
+        const int i = free_rows[k++];
+        if (++steps > max_steps) { free_rows[still_free++] = i; continue; }
+        const T* ci = c + (int64_t)i * n;
+        double umin = kInf, usubmin = kInf;
+        int j1 = 0, j2 = 0;
+        for (int j = 0; j < n; ++j) {
+            const double h = (double)ci[j] - v[j];
+            if (h < usubmin) {
+                if (h < umin) { usubmin = umin; j2 = j1; umin = h; j1 = j; }
+                else { usubmin = h; j2 = j; }
+            }
+        }
+        int i0 = y[j1];
+        if (umin < usubmin) {
+            v[j1] -= usubmin - umin;
+        } else {
+            // Tie: a free column among the minima ends the chain at once (and keeps constant or
+            // tie-heavy matrices from bouncing rows between equal columns).
+            int free_col = -1;
+            for (int j = 0; j < n && free_col < 0; ++j)
+                if (y[j] < 0 && (double)ci[j] - v[j] == umin) free_col = j;
+            if (free_col >= 0) { j1 = free_col; i0 = -1; }
+            else if (i0 >= 0) { j1 = j2; i0 = y[j2]; }
+        }
+        if (i0 >= 0) x[i0] = -1;
+        x[i] = j1;
+        y[j1] = i;
+        if (i0 >= 0) {
+            if (umin < usubmin) free_rows[--k] = i0;  // the displaced row tries again at once
+            else free_rows[still_free++] = i0;
+        }
+    }
+    return still_free;
+}
+
+template <class T>
+bool all_finite(const T* c, int64_t count) {
+    for (int64_t k = 0; k < count; ++k)
+        if (!std::isfinite((double)c[k])) return false;
+    return true;
+}
+
+// Solves the n x m (n <= m) minimisation problem c. Writes the column of each row to x, and
+// potentials u (n) and v (m) with u_i + v_j <= c_ij, equality on assigned pairs.
+template <class T>
+LapStatus solve_jv(const T* c, int n, int m, int32_t* x, double* u, double* v, LapWorkspace& ws,
+                   const std::atomic<bool>* cancel) {
+    ws.reserve(n, m);
+    int32_t* y = ws.row4col.data();
+    for (int i = 0; i < n; ++i) x[i] = -1;
+    for (int j = 0; j < m; ++j) y[j] = -1;
+    int nfree;
+    if (n == m && n >= 2 && all_finite(c, (int64_t)n * m)) {
+        nfree = jv_column_reduction(c, n, x, y, v, ws);
+        for (int pass = 0; pass < 2 && nfree > 0; ++pass)
+            nfree = jv_augmenting_row_reduction(c, n, nfree, x, y, v, ws);
+    } else {
+        for (int j = 0; j < m; ++j) v[j] = 0.0;
+        for (int i = 0; i < n; ++i) ws.free_rows[i] = i;
+        nfree = n;
+    }
+    const LapStatus status = augment_rows(c, m, ws.free_rows.data(), nfree, x, y, v, ws, cancel);
+    if (status != LapStatus::ok) return status;
+    for (int i = 0; i < n; ++i) u[i] = (double)c[(int64_t)i * m + x[i]] - v[x[i]];
+    return LapStatus::ok;
+}
+
+}  // namespace semrsm

@@ -1,0 +1,44 @@
+"""Input checks shared by every public function: one place that says what was wrong and where."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["as_real_array", "first_bad_index", "format_index"]
+
+
+def as_real_array(x, name: str, *, ndims: tuple[int, ...], allow_empty: bool = False) -> np.ndarray:
+    """Convert ``x`` to a C-contiguous float32 or float64 NumPy array, or raise.
+
+    float32 stays float32 (the engine's native type); every other real type becomes float64.
+    Booleans, integers and non-contiguous arrays are accepted and converted once.
+    """
+    if hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} is a GPU array; this function takes NumPy arrays on the CPU "
+                        f"(copy it with .get() or use a CUDA-enabled semrsm build with device='cuda')")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and other non-array input
+        raise TypeError(f"{name} could not be read as an array: {exc}") from None
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        kind = "complex" if arr.dtype.kind == "c" else f"non-numeric ({arr.dtype})"
+        raise TypeError(f"{name} must hold real numbers; got a {kind} array")
+    if arr.ndim not in ndims:
+        want = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{name} must be {want}; got shape {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    dtype = np.float32 if arr.dtype == np.float32 else np.float64
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def format_index(index) -> str:
+    return "[" + ", ".join(str(int(k)) for k in index) + "]"
+
+
+def first_bad_index(mask: np.ndarray):
+    """Index tuple of the first True entry of ``mask`` (C order), or None."""
+    flat = np.flatnonzero(mask.ravel())
+    if flat.size == 0:
+        return None
+    return np.unravel_index(flat[0], mask.shape)

@@ -1,0 +1,1 @@
+"""Subcommands of the ``semrsm`` console command (see semrsm.cli)."""
