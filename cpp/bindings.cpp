@@ -12,7 +12,9 @@
 #include <omp.h>
 
 #include "engine.h"
+#include "rsm_engine.h"
 #ifdef SEMRSM_WITH_CUDA
+#include "cuda_engine.h"
 #include "device.h"
 #endif
 
@@ -118,6 +120,111 @@ py::dict cuda_report() {
     return info;
 }
 
+// --- semantic RSM engine ---
+template <class T>
+py::tuple semantic_pairs_typed(py::array_t<T, py::array::c_style> x, py::array_t<T, py::array::c_style> y,
+                               py::array_t<int64_t, py::array::c_style> pair_i,
+                               py::array_t<int64_t, py::array::c_style> pair_j,
+                               py::array_t<int32_t, py::array::c_style> order_x,
+                               py::array_t<int32_t, py::array::c_style> order_y,
+                               py::array_t<double, py::array::c_style> sorted_norms_x,
+                               py::array_t<double, py::array::c_style> sorted_norms_y,
+                               const std::string& matcher, int window, int topk, bool want_perm,
+                               int threads) {
+    if (x.ndim() != 3 || y.ndim() != 3) throw py::value_error("x and y must have shape (samples, S, C)");
+    const int64_t S = x.shape(1), C = x.shape(2);
+    if (y.shape(1) != S || y.shape(2) != C) throw py::value_error("x and y differ in S or C");
+    if (S > INT32_MAX || C > INT32_MAX) throw py::value_error("S and C are limited to 2^31 - 1");
+    auto same_shape = [](const py::array& a, int64_t rows, int64_t cols) {
+        return a.ndim() == 2 && a.shape(0) == rows && a.shape(1) == cols;
+    };
+    if (!same_shape(order_x, x.shape(0), S) || !same_shape(sorted_norms_x, x.shape(0), S) ||
+        !same_shape(order_y, y.shape(0), S) || !same_shape(sorted_norms_y, y.shape(0), S))
+        throw py::value_error("orders and sorted norms must have shape (samples, S)");
+    const int64_t count = pair_i.size();
+    if (pair_j.size() != count) throw py::value_error("pair_i and pair_j differ in length");
+    for (int64_t k = 0; k < count; ++k) {
+        if (pair_i.data()[k] < 0 || pair_i.data()[k] >= x.shape(0) || pair_j.data()[k] < 0 ||
+            pair_j.data()[k] >= y.shape(0))
+            throw py::value_error("pair index out of range");
+    }
+    PairOptions options;
+    options.matcher = parse_matcher(matcher);
+    options.window = window;
+    options.topk = topk;
+    options.threads = threads > 0 ? threads : omp_get_num_procs();
+    const PairData<T> data{x.data(), y.data(), (int)S, (int)C, order_x.data(), order_y.data(),
+                           sorted_norms_x.data(), sorted_norms_y.data()};
+    py::array_t<double> objective(count), bound(count);
+    py::array_t<int8_t> status(count);
+    py::object perm = py::none();
+    int32_t* perm_data = nullptr;
+    if (want_perm) {
+        py::array_t<int32_t> p({count, S});
+        perm_data = p.mutable_data();
+        perm = p;
+    }
+    double* obj = objective.mutable_data();
+    double* upper = bound.mutable_data();
+    int8_t* st = status.mutable_data();
+    const int64_t* pi = pair_i.data();
+    const int64_t* pj = pair_j.data();
+    run_interruptible((double)count * S * S * C, [&](const std::atomic<bool>& cancel) {
+        semantic_pairs(data, pi, pj, count, options, obj, upper, perm_data, st, cancel);
+    });
+    return py::make_tuple(objective, bound, perm, status);
+}
+
+template <class T>
+py::array_t<T> negated_cost_blocks_typed(py::array_t<T, py::array::c_style> a,
+                                         py::array_t<T, py::array::c_style> b, int threads) {
+    if (a.ndim() != 3 || b.ndim() != 3 || a.shape(0) != b.shape(0) || a.shape(2) != b.shape(2))
+        throw py::value_error("a and b must have shapes (B, n, K) and (B, m, K)");
+    const int64_t batch = a.shape(0), n = a.shape(1), m = b.shape(1), K = a.shape(2);
+    py::array_t<T> out({batch, n, m});
+    T* o = out.mutable_data();
+    const T* pa = a.data();
+    const T* pb = b.data();
+    const int t = threads > 0 ? threads : omp_get_num_procs();
+    run_interruptible((double)batch * n * m * K, [&](const std::atomic<bool>& cancel) {
+        negated_cost_blocks(pa, pb, batch, (int)n, (int)m, (int)K, o, t, cancel);
+    });
+    return out;
+}
+// --- end semantic RSM engine ---
+
+// --- CUDA engine ---
+#ifdef SEMRSM_WITH_CUDA
+// Device pointers and streams arrive as integers from python/semrsm/_cuda.py (CuPy's .data.ptr and
+// stream .ptr); the functions only enqueue work, so the GIL is released for the launch alone.
+void cuda_solve_batch(std::uintptr_t costs, bool is_double, int64_t batch, int n, int m, bool maximize,
+                      std::uintptr_t col, std::uintptr_t objective, std::uintptr_t bound, std::uintptr_t u,
+                      std::uintptr_t v, std::uintptr_t status, int device, std::uintptr_t stream) {
+    cuda::DeviceLapBatch p;
+    p.costs = costs;
+    p.is_double = is_double;
+    p.batch = batch;
+    p.n = n;
+    p.m = m;
+    p.maximize = maximize;
+    p.col = col;
+    p.objective = objective;
+    p.bound = bound;
+    p.u = u;
+    p.v = v;
+    p.status = status;
+    py::gil_scoped_release release;
+    cuda::solve_batch_sap(p, device, stream);
+}
+
+void cuda_pair_blocks(std::uintptr_t x, int64_t samples, int s, int c, std::uintptr_t pairs, int64_t count,
+                      std::uintptr_t out, bool tf32, int device, std::uintptr_t stream) {
+    py::gil_scoped_release release;
+    cuda::pair_cost_blocks(x, samples, s, c, pairs, count, out, tf32, device, stream);
+}
+#endif
+// --- end CUDA engine ---
+
 }  // namespace
 
 PYBIND11_MODULE(_core, module) {
@@ -136,4 +243,25 @@ PYBIND11_MODULE(_core, module) {
                py::arg("method"), py::arg("eps"), py::arg("threads"));
     module.def("cpu_count", &omp_get_num_procs);
     module.def("cuda_report", &cuda_report);
+    module.def("semantic_pairs", &semantic_pairs_typed<float>, py::arg("x").noconvert(), py::arg("y").noconvert(),
+               py::arg("pair_i"), py::arg("pair_j"), py::arg("order_x"), py::arg("order_y"),
+               py::arg("sorted_norms_x"), py::arg("sorted_norms_y"), py::arg("matcher"), py::arg("window"),
+               py::arg("topk"), py::arg("want_perm"), py::arg("threads"));
+    module.def("semantic_pairs", &semantic_pairs_typed<double>, py::arg("x").noconvert(), py::arg("y").noconvert(),
+               py::arg("pair_i"), py::arg("pair_j"), py::arg("order_x"), py::arg("order_y"),
+               py::arg("sorted_norms_x"), py::arg("sorted_norms_y"), py::arg("matcher"), py::arg("window"),
+               py::arg("topk"), py::arg("want_perm"), py::arg("threads"));
+    module.def("negated_cost_blocks", &negated_cost_blocks_typed<float>, py::arg("a").noconvert(),
+               py::arg("b").noconvert(), py::arg("threads"));
+    module.def("negated_cost_blocks", &negated_cost_blocks_typed<double>, py::arg("a").noconvert(),
+               py::arg("b").noconvert(), py::arg("threads"));
+#ifdef SEMRSM_WITH_CUDA
+    module.def("cuda_solve_batch", &cuda_solve_batch, py::arg("costs"), py::arg("is_double"), py::arg("batch"),
+               py::arg("n"), py::arg("m"), py::arg("maximize"), py::arg("col"), py::arg("objective"),
+               py::arg("bound"), py::arg("u"), py::arg("v"), py::arg("status"), py::arg("device"),
+               py::arg("stream"));
+    module.def("cuda_pair_blocks", &cuda_pair_blocks, py::arg("x"), py::arg("samples"), py::arg("s"), py::arg("c"),
+               py::arg("pairs"), py::arg("count"), py::arg("out"), py::arg("tf32"), py::arg("device"),
+               py::arg("stream"));
+#endif
 }

@@ -1,0 +1,127 @@
+// The cost block of a pair of samples: out = -A B^T for A (n x K) and B (m x K), both row-major,
+// i.e. minus the inner products of every position of one sample with every position of the other.
+// The block is written negated because the LAP solvers minimise and the semantic objective is a
+// maximum; negation is exact, so nothing is lost.
+//
+// Goto & van de Geijn, "Anatomy of high-performance matrix multiplication", ACM TOMS 34(3) 2008:
+// B is packed into panels of NR columns stored k-major (one contiguous NR-vector per k), and a
+// register tile of MR x NR accumulators is updated by rank-1 steps. The NR loop has no reduction,
+// so it vectorises without -ffast-math; every output is summed over k in increasing order, so a
+// block does not depend on how pairs are spread over threads. On x86-64 the kernel is compiled
+// twice, for the baseline ISA and for AVX2+FMA, and picked at run time (cost_block below).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#if defined(__GNUC__)
+#define SEMRSM_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define SEMRSM_ALWAYS_INLINE inline
+#endif
+
+namespace semrsm {
+
+template <class T>
+struct GemmTile {
+    // A 256-bit vector in GCC's generic vector extension: lowered to AVX2 where the kernel is built
+    // for it, to pairs of SSE registers otherwise.
+    typedef T Vec __attribute__((vector_size(32)));
+    static constexpr int lanes = 32 / sizeof(T);
+    static constexpr int MR = 6;           // rows of A per register tile
+    static constexpr int NR = 2 * lanes;   // columns of B per panel: MR x 2 accumulators + 3 = 15 registers
+};
+
+// Packs the m rows of B (m x K) into ceil(m / NR) panels of K x NR; columns past m are zero.
+template <class T>
+SEMRSM_ALWAYS_INLINE void pack_panels(const T* B, int m, int K, T* packed) {
+    constexpr int NR = GemmTile<T>::NR;
+    for (int p = 0; p < m; p += NR) {
+        T* panel = packed + (int64_t)p * K;
+        const int width = std::min(NR, m - p);
+        for (int k = 0; k < K; ++k)
+            for (int r = 0; r < NR; ++r)
+                panel[(int64_t)k * NR + r] = r < width ? B[(int64_t)(p + r) * K + k] : T(0);
+    }
+}
+
+// out[i * ldo + j] = -sum_k A[i * K + k] * B[j * K + k] for i < n, j < m, with B already packed.
+template <class T>
+SEMRSM_ALWAYS_INLINE void gemm_nt_neg_packed(const T* A, int n, const T* packed, int m, int K, T* out,
+                                             int64_t ldo) {
+    constexpr int MR = GemmTile<T>::MR, NR = GemmTile<T>::NR;
+    // Rows of A in blocks of about 128 KiB, which stay in L2 while every panel of B passes by; a
+    // panel (K x NR) stays in L1 while the row tiles of the block stream past it.
+    const int rows_per_block = std::max(MR, (int)(131072 / (sizeof(T) * std::max(K, 1))) / MR * MR);
+    for (int ib = 0; ib < n; ib += rows_per_block)
+    for (int p = 0; p < m; p += NR) {
+        const T* panel = packed + (int64_t)p * K;
+        const int width = std::min(NR, m - p);
+        for (int i0 = ib; i0 < std::min(n, ib + rows_per_block); i0 += MR) {
+            const int rows = std::min(MR, n - i0);
+            typedef typename GemmTile<T>::Vec Vec;
+            constexpr int L = GemmTile<T>::lanes;
+            Vec acc[MR][2];
+            for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = Vec{};
+            const T* a[MR];
+            for (int r = 0; r < MR; ++r) a[r] = A + (int64_t)(i0 + std::min(r, rows - 1)) * K;
+            for (int k = 0; k < K; ++k) {
+                Vec b0, b1;
+                std::memcpy(&b0, panel + (int64_t)k * NR, sizeof(Vec));
+                std::memcpy(&b1, panel + (int64_t)k * NR + L, sizeof(Vec));
+#pragma GCC unroll 8
+                for (int r = 0; r < MR; ++r) {
+                    const T ar = a[r][k];
+                    acc[r][0] += ar * b0;
+                    acc[r][1] += ar * b1;
+                }
+            }
+            for (int r = 0; r < rows; ++r) {
+                T* o = out + (int64_t)(i0 + r) * ldo + p;
+                for (int c = 0; c < width; ++c) o[c] = -acc[r][c / L][c % L];
+            }
+        }
+    }
+}
+
+// Scratch for one thread: the packed panels of B.
+template <class T>
+struct GemmScratch {
+    std::vector<T> packed;
+};
+
+template <class T>
+void cost_block_portable(const T* A, int n, const T* packed, int m, int K, T* out, int64_t ldo) {
+    gemm_nt_neg_packed(A, n, packed, m, K, out, ldo);
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+template <class T>
+__attribute__((target("avx2,fma"))) void cost_block_avx2(const T* A, int n, const T* packed, int m, int K,
+                                                         T* out, int64_t ldo) {
+    gemm_nt_neg_packed(A, n, packed, m, K, out, ldo);
+}
+
+inline bool cpu_has_avx2_fma() {
+    static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return has;
+}
+#endif
+
+// out (n x m, leading dimension ldo) = -A B^T: the negated cost block of a pair, by the fastest
+// kernel this CPU runs. A is n x K, B is m x K, both row-major.
+template <class T>
+void cost_block(const T* A, int n, const T* B, int m, int K, T* out, int64_t ldo, GemmScratch<T>& scratch) {
+    constexpr int NR = GemmTile<T>::NR;
+    const int64_t size = (int64_t)((m + NR - 1) / NR) * NR * K;
+    if ((int64_t)scratch.packed.size() < size) scratch.packed.resize(size);
+    pack_panels(B, m, K, scratch.packed.data());
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (cpu_has_avx2_fma()) return cost_block_avx2(A, n, scratch.packed.data(), m, K, out, ldo);
+#endif
+    cost_block_portable(A, n, scratch.packed.data(), m, K, out, ldo);
+}
+
+}  // namespace semrsm
