@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "lap/auction.h"
+#include "lap/exact.h"
 #include "lap/greedy.h"
 #include "lap/hybrid.h"
 #include "lap/jv.h"
@@ -13,12 +14,13 @@
 namespace semrsm {
 
 Method parse_method(const std::string& name) {
+    if (name == "auto") return Method::exact;
     if (name == "jv") return Method::jv;
     if (name == "hybrid") return Method::hybrid;
     if (name == "auction") return Method::auction;
     if (name == "greedy") return Method::greedy;
     throw std::invalid_argument("unknown LAP method '" + name +
-                                "'; expected one of 'jv', 'hybrid', 'auction', 'greedy'");
+                                "'; expected one of 'auto', 'jv', 'hybrid', 'auction', 'greedy'");
 }
 
 void parallel_for(int64_t count, int threads, const std::atomic<bool>& cancel,
@@ -51,12 +53,34 @@ struct ThreadScratch {
     std::vector<T> negated;  // the maximisation problem rewritten as a minimisation
 };
 
+// The entry checks, one pass over the problem as given (before any negation).
+template <class T>
+LapStatus check_entries(const T* problem, int64_t size, bool maximize, Method method, bool* forbidden) {
+    bool nan = false, pos_inf = false, neg_inf = false;
+    for (int64_t k = 0; k < size; ++k) {
+        const double a = problem[k];
+        nan |= a != a;
+        pos_inf |= a == kInf;
+        neg_inf |= a == -kInf;
+    }
+    *forbidden = maximize ? neg_inf : pos_inf;
+    if (nan) return LapStatus::nan_cost;
+    if (maximize ? pos_inf : neg_inf) return LapStatus::invalid_infinity;
+    if (*forbidden && (method == Method::auction || method == Method::greedy))
+        return LapStatus::forbidden_unsupported;
+    return LapStatus::ok;
+}
+
 template <class T>
 void solve_one(const T* problem, int n, int m, const SolveOptions& options, int32_t* x, double* u,
                double* v, double* objective, double* bound, int8_t* status,
                const std::atomic<bool>& cancel) {
     thread_local ThreadScratch<T> scratch;
     const int64_t size = (int64_t)n * m;
+    bool forbidden = false;
+    LapStatus result = check_entries(problem, size, options.maximize, options.method, &forbidden);
+    *status = (int8_t)result;
+    if (result != LapStatus::ok) return;
     const T* c = problem;
     if (options.maximize) {
         // Negation is exact in floating point, so the minimum of -c is exactly minus the maximum.
@@ -64,25 +88,21 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
         for (int64_t k = 0; k < size; ++k) scratch.negated[k] = -problem[k];
         c = scratch.negated.data();
     }
-    LapStatus result = LapStatus::ok;
     double lower = 0.0;
     switch (options.method) {
+        case Method::exact:
+            result = solve_exact(c, n, m, forbidden, x, u, v, scratch.lap, &cancel);
+            break;
         case Method::jv:
-            result = solve_jv(c, n, m, x, u, v, scratch.lap, &cancel);
+            result = solve_jv(c, n, m, forbidden, x, u, v, scratch.lap, &cancel);
             break;
         case Method::hybrid:
-            result = solve_hybrid(c, n, m, options.eps, x, u, v, scratch.lap, &cancel);
+            result = solve_hybrid(c, n, m, forbidden, options.eps, x, u, v, scratch.lap, &cancel);
             break;
         case Method::auction: {
             const AuctionSchedule schedule = default_auction_schedule(c, n, m, options.eps);
             result = solve_auction(c, n, m, schedule, x, v, scratch.lap, &cancel);
-            for (int j = 0; j < m; ++j) v[j] = -v[j];
-            for (int i = 0; i < n; ++i) {
-                const T* ci = c + (int64_t)i * m;
-                double row_min = kInf;
-                for (int j = 0; j < m; ++j) row_min = std::min(row_min, (double)ci[j] - v[j]);
-                u[i] = row_min;
-            }
+            for (int i = 0; i < n; ++i) u[i] = row_minima(c + (int64_t)i * m, v, m).best;
             break;
         }
         case Method::greedy:

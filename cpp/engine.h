@@ -8,12 +8,13 @@
 
 namespace semrsm {
 
-enum class Method { jv, hybrid, auction, greedy };
+// `exact` is the default: jv or hybrid, chosen per problem (lap/exact.h).
+enum class Method { exact, jv, hybrid, auction, greedy };
 
 Method parse_method(const std::string& name);  // throws std::invalid_argument
 
 struct SolveOptions {
-    Method method = Method::jv;
+    Method method = Method::exact;
     bool maximize = false;
     double eps = 0.0;  // auction: final epsilon; hybrid: epsilon where the auction hands over; 0 = default
     int threads = 1;

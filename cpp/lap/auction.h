@@ -11,6 +11,7 @@
 #pragma once
 
 #include "lap/common.h"
+#include "lap/row_minima.h"
 
 namespace semrsm {
 
@@ -40,17 +41,20 @@ AuctionSchedule default_auction_schedule(const T* c, int n, int m, double eps_fi
     return {std::max(range / 4.0, eps_final), eps_final, 6.0, !(hi > lo)};
 }
 
-// Runs the auction; writes the assignment to x and the prices p (m). Prices are the column
-// potentials of the minimisation problem with opposite sign: v = -p.
+// Runs the auction; writes the assignment to x and the column potentials v (m) of the
+// minimisation problem: v = -prices, so that a bid is a row reduction step plus eps. In these terms
+// row i bids for the column j1 at its smallest reduced cost c_ij - v_j and lowers v_j1 until the
+// column is eps dearer than its second choice.
 template <class T>
 LapStatus solve_auction(const T* c, int n, int m, const AuctionSchedule& schedule, int32_t* x,
-                        double* p, LapWorkspace& ws, const std::atomic<bool>* cancel) {
+                        double* v, LapWorkspace& ws, const std::atomic<bool>* cancel) {
     ws.reserve(m + 1, m);
     const int capacity = m + 1;  // ring buffer of free rows: at most m are free at once
     int32_t* owner = ws.row4col.data();
     int32_t* queue = ws.free_rows.data();
     std::vector<int32_t> assigned(m);
-    for (int j = 0; j < m; ++j) p[j] = 0.0;
+    const std::vector<T> virtual_row(n < m ? m : 0, T(0));
+    for (int j = 0; j < m; ++j) v[j] = 0.0;
     if (schedule.constant) {
         for (int i = 0; i < n; ++i) x[i] = i;
         return LapStatus::ok;
@@ -66,33 +70,13 @@ LapStatus solve_auction(const T* c, int n, int m, const AuctionSchedule& schedul
             head = head + 1 == capacity ? 0 : head + 1;
             if ((++bids & 1023) == 0 && cancel && cancel->load(std::memory_order_relaxed))
                 return LapStatus::cancelled;
-            // Best and second best value of -c_ij - p_j; a virtual row has cost 0 everywhere.
-            double best = -kInf, second = -kInf;
-            int jbest = 0;
-            if (i < n) {
-                const T* ci = c + (int64_t)i * m;
-                for (int j = 0; j < m; ++j) {
-                    const double w = -(double)ci[j] - p[j];
-                    if (w > second) {
-                        if (w > best) { second = best; best = w; jbest = j; }
-                        else second = w;
-                    }
-                }
-            } else {
-                for (int j = 0; j < m; ++j) {
-                    const double w = -p[j];
-                    if (w > second) {
-                        if (w > best) { second = best; best = w; jbest = j; }
-                        else second = w;
-                    }
-                }
-            }
-            // A single column leaves no competitor: any finite raise will do.
-            const double raise = (second == -kInf ? 0.0 : best - second) + eps;
-            p[jbest] += raise;
-            const int previous = owner[jbest];
-            owner[jbest] = i;
-            assigned[i] = jbest;
+            const T* ci = i < n ? c + (int64_t)i * m : virtual_row.data();
+            const RowMinima r = row_minima(ci, v, m);
+            // A single column leaves no competitor: any finite step will do.
+            v[r.jbest] -= (r.second == kInf ? 0.0 : r.second - r.best) + eps;
+            const int previous = owner[r.jbest];
+            owner[r.jbest] = i;
+            assigned[i] = r.jbest;
             if (previous >= 0) {
                 assigned[previous] = -1;
                 queue[tail] = previous;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "lap/common.h"
+#include "lap/row_minima.h"
 #include "lap/sap.h"
 
 namespace semrsm {
@@ -43,11 +44,11 @@ int jv_column_reduction(const T* c, int n, int32_t* x, int32_t* y, double* v, La
         } else if (matches[i] == 1) {
             // Reduction transfer: lower v of the assigned column by the row's second-best reduced
             // cost, so that the column stays the row's minimum and other rows see it dearer.
-            const T* ci = c + (int64_t)i * n;
+            // Column x[i] sits at the row's minimum (0): the best of the others is the second
+            // smallest, or another 0.
             const int j1 = x[i];
-            double second = kInf;
-            for (int j = 0; j < n; ++j)
-                if (j != j1) second = std::min(second, (double)ci[j] - v[j]);
+            const RowMinima r = row_minima(c + (int64_t)i * n, v, n);
+            const double second = r.jbest == j1 ? r.second : r.best;
             v[j1] -= second;
         }
     }
@@ -68,24 +69,21 @@ int jv_augmenting_row_reduction(const T* c, int n, int nfree, int32_t* x, int32_
         const int i = free_rows[k++];
         if (++steps > max_steps) { free_rows[still_free++] = i; continue; }
         const T* ci = c + (int64_t)i * n;
-        double umin = kInf, usubmin = kInf;
-        int j1 = 0, j2 = 0;
-        for (int j = 0; j < n; ++j) {
-            const double h = (double)ci[j] - v[j];
-            if (h < usubmin) {
-                if (h < umin) { usubmin = umin; j2 = j1; umin = h; j1 = j; }
-                else { usubmin = h; j2 = j; }
-            }
-        }
+        const RowMinima r = row_minima(ci, v, n);
+        const double umin = r.best, usubmin = r.second;
+        int j1 = r.jbest;
         int i0 = y[j1];
         if (umin < usubmin) {
             v[j1] -= usubmin - umin;
         } else {
             // Tie: a free column among the minima ends the chain at once (and keeps constant or
-            // tie-heavy matrices from bouncing rows between equal columns).
-            int free_col = -1;
-            for (int j = 0; j < n && free_col < 0; ++j)
-                if (y[j] < 0 && (double)ci[j] - v[j] == umin) free_col = j;
+            // tie-heavy matrices from bouncing rows between equal columns); else the next minimum.
+            int free_col = -1, j2 = -1;
+            for (int j = 0; j < n && free_col < 0; ++j) {
+                if ((double)ci[j] - v[j] != umin) continue;
+                if (y[j] < 0) free_col = j;
+                else if (j != j1 && j2 < 0) j2 = j;
+            }
             if (free_col >= 0) { j1 = free_col; i0 = -1; }
             else if (i0 >= 0) { j1 = j2; i0 = y[j2]; }
         }
@@ -100,36 +98,43 @@ int jv_augmenting_row_reduction(const T* c, int n, int nfree, int32_t* x, int32_
     return still_free;
 }
 
+// Resets the assignment; for a square finite problem runs column reduction and returns the number
+// of rows it left free (listed in ws.free_rows), otherwise frees every row with v = 0.
 template <class T>
-bool all_finite(const T* c, int64_t count) {
-    for (int64_t k = 0; k < count; ++k)
-        if (!std::isfinite((double)c[k])) return false;
-    return true;
-}
-
-// Solves the n x m (n <= m) minimisation problem c. Writes the column of each row to x, and
-// potentials u (n) and v (m) with u_i + v_j <= c_ij, equality on assigned pairs.
-template <class T>
-LapStatus solve_jv(const T* c, int n, int m, int32_t* x, double* u, double* v, LapWorkspace& ws,
-                   const std::atomic<bool>* cancel) {
+int jv_start(const T* c, int n, int m, bool forbidden, int32_t* x, double* v, LapWorkspace& ws) {
     ws.reserve(n, m);
     int32_t* y = ws.row4col.data();
     for (int i = 0; i < n; ++i) x[i] = -1;
     for (int j = 0; j < m; ++j) y[j] = -1;
-    int nfree;
-    if (n == m && n >= 2 && all_finite(c, (int64_t)n * m)) {
-        nfree = jv_column_reduction(c, n, x, y, v, ws);
+    if (n == m && n >= 2 && !forbidden) return jv_column_reduction(c, n, x, y, v, ws);
+    for (int j = 0; j < m; ++j) v[j] = 0.0;
+    for (int i = 0; i < n; ++i) ws.free_rows[i] = i;
+    return n;
+}
+
+// Finishes what jv_start began: augmenting row reduction (square problems), then shortest
+// augmenting paths for the rows still free; writes u from the final v.
+template <class T>
+LapStatus jv_finish(const T* c, int n, int m, int nfree, int32_t* x, double* u, double* v,
+                    LapWorkspace& ws, const std::atomic<bool>* cancel) {
+    int32_t* y = ws.row4col.data();
+    if (n == m && nfree < n)
         for (int pass = 0; pass < 2 && nfree > 0; ++pass)
             nfree = jv_augmenting_row_reduction(c, n, nfree, x, y, v, ws);
-    } else {
-        for (int j = 0; j < m; ++j) v[j] = 0.0;
-        for (int i = 0; i < n; ++i) ws.free_rows[i] = i;
-        nfree = n;
-    }
     const LapStatus status = augment_rows(c, m, ws.free_rows.data(), nfree, x, y, v, ws, cancel);
     if (status != LapStatus::ok) return status;
     for (int i = 0; i < n; ++i) u[i] = (double)c[(int64_t)i * m + x[i]] - v[x[i]];
     return LapStatus::ok;
+}
+
+// Solves the n x m (n <= m) minimisation problem c. Writes the column of each row to x, and
+// potentials u (n) and v (m) with u_i + v_j <= c_ij, equality on assigned pairs. `forbidden` says
+// whether c has +inf entries.
+template <class T>
+LapStatus solve_jv(const T* c, int n, int m, bool forbidden, int32_t* x, double* u, double* v,
+                   LapWorkspace& ws, const std::atomic<bool>* cancel) {
+    const int nfree = jv_start(c, n, m, forbidden, x, v, ws);
+    return jv_finish(c, n, m, nfree, x, u, v, ws, cancel);
 }
 
 }  // namespace semrsm

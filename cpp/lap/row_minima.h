@@ -1,0 +1,105 @@
+// The inner loop of row reduction and of auction bidding: the smallest and second smallest reduced
+// cost c_j - v_j of one row, and the first column at the smallest. This is most of the time of JV on
+// random costs and of the auction on all costs, so it has an AVX2 path, chosen at run time so that
+// one wheel runs on every x86-64 CPU, and a portable scalar path that defines the result.
+#pragma once
+
+#include <cstdint>
+
+#include "lap/common.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SEMRSM_HAVE_AVX2_PATH 1
+#endif
+
+namespace semrsm {
+
+struct RowMinima {
+    double best;    // smallest c_j - v_j
+    double second;  // smallest over the other columns (equal to best on a tie)
+    int jbest;      // first column at best
+};
+
+template <class T>
+RowMinima row_minima_scalar(const T* c, const double* v, int m, int from = 0,
+                            RowMinima acc = {kInf, kInf, -1}) {
+    for (int j = from; j < m; ++j) {
+        const double h = (double)c[j] - v[j];
+        if (h < acc.second) {
+            if (h < acc.best) { acc.second = acc.best; acc.best = h; acc.jbest = j; }
+            else acc.second = h;
+        }
+    }
+    return acc;
+}
+
+#ifdef SEMRSM_HAVE_AVX2_PATH
+namespace detail {
+
+__attribute__((target("avx2"))) inline __m256d load4(const float* c) {
+    return _mm256_cvtps_pd(_mm_loadu_ps(c));
+}
+__attribute__((target("avx2"))) inline __m256d load4(const double* c) { return _mm256_loadu_pd(c); }
+
+// Eight lanes (two registers, so that consecutive steps do not wait on each other) each keep their
+// own two smallest values and the index of the smallest; the lanes are merged at the end, lowest
+// index first among equal values, and the tail goes through the scalar path.
+struct LaneMinima {
+    __m256d m1, m2, index;
+};
+
+template <class T>
+__attribute__((target("avx2"))) inline void lane_step(const T* c, const double* v, __m256d index,
+                                                      LaneMinima& lanes) {
+    const __m256d h = _mm256_sub_pd(load4(c), _mm256_loadu_pd(v));
+    const __m256d lower = _mm256_cmp_pd(h, lanes.m1, _CMP_LT_OQ);
+    lanes.m2 = _mm256_min_pd(lanes.m2, _mm256_max_pd(h, lanes.m1));
+    lanes.m1 = _mm256_blendv_pd(lanes.m1, h, lower);
+    lanes.index = _mm256_blendv_pd(lanes.index, index, lower);
+}
+
+template <class T>
+__attribute__((target("avx2"))) RowMinima row_minima_avx2(const T* c, const double* v, int m) {
+    const __m256d inf = _mm256_set1_pd(kInf);
+    LaneMinima a{inf, inf, _mm256_setzero_pd()}, b{inf, inf, _mm256_setzero_pd()};
+    __m256d index = _mm256_set_pd(3.0, 2.0, 1.0, 0.0);
+    const __m256d four = _mm256_set1_pd(4.0), eight = _mm256_set1_pd(8.0);
+    int j = 0;
+    for (; j + 8 <= m; j += 8) {
+        lane_step(c + j, v + j, index, a);
+        lane_step(c + j + 4, v + j + 4, _mm256_add_pd(index, four), b);
+        index = _mm256_add_pd(index, eight);
+    }
+    alignas(32) double m1[8], m2[8], at[8];
+    _mm256_store_pd(m1, a.m1); _mm256_store_pd(m1 + 4, b.m1);
+    _mm256_store_pd(m2, a.m2); _mm256_store_pd(m2 + 4, b.m2);
+    _mm256_store_pd(at, a.index); _mm256_store_pd(at + 4, b.index);
+    int lane = 0;
+    for (int l = 1; l < 8; ++l)
+        if (m1[l] < m1[lane] || (m1[l] == m1[lane] && at[l] < at[lane])) lane = l;
+    RowMinima acc{m1[lane], kInf, j > 0 ? (int)at[lane] : -1};
+    for (int l = 0; l < 8; ++l) {
+        acc.second = std::min(acc.second, m2[l]);
+        if (l != lane) acc.second = std::min(acc.second, m1[l]);
+    }
+    return row_minima_scalar(c, v, m, j, acc);
+}
+
+inline bool cpu_has_avx2() {
+    static const bool has = __builtin_cpu_supports("avx2");
+    return has;
+}
+
+}  // namespace detail
+#endif
+
+template <class T>
+RowMinima row_minima(const T* c, const double* v, int m) {
+#ifdef SEMRSM_HAVE_AVX2_PATH
+    if (detail::cpu_has_avx2()) return detail::row_minima_avx2(c, v, m);
+#endif
+    return row_minima_scalar(c, v, m);
+}
+
+}  // namespace semrsm

@@ -1,0 +1,25 @@
+import numpy as np
+import pytest
+
+
+def _cuda_usable() -> bool:
+    try:
+        import cupy  # noqa: F401
+        import semrsm
+    except Exception:
+        return False
+    return semrsm.backends()["cuda"]["available"]
+
+
+def pytest_collection_modifyitems(config, items):
+    if _cuda_usable():
+        return
+    skip = pytest.mark.skip(reason="needs an NVIDIA GPU, CuPy and a CUDA-enabled semrsm build")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
