@@ -12,6 +12,8 @@ from . import __version__
 #: Subcommand name -> module under semrsm.commands.
 COMMANDS = {
     "bench-lap": "bench_lap",
+    "demo": "demo",
+    "rsm": "rsm",
 }
 
 
