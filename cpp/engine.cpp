@@ -114,7 +114,7 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
     }
     *status = (int8_t)result;
     if (result != LapStatus::ok) return;
-    if (options.method != Method::greedy) lower = dual_lower_bound(c, n, m, v);
+    if (options.method != Method::greedy) lower = dual_lower_bound(c, n, m, v, scratch.lap.d.data());
     const double sign = options.maximize ? -1.0 : 1.0;
     *objective = sign * assignment_cost(c, n, m, x);
     *bound = sign * lower;

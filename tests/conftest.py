@@ -23,3 +23,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def pytest_report_header(config):
+    import semrsm
+
+    return f"semrsm {semrsm.__version__} from {semrsm.__file__}; backends: {semrsm.backends()}"

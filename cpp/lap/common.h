@@ -49,24 +49,6 @@ struct LapWorkspace {
     }
 };
 
-// A lower bound on the minimum of any assignment, from column potentials v alone (weak LP duality):
-// with u_i = min_j (c_ij - v_j), sum u + sum v <= optimum whenever v_j <= 0 for the columns a
-// rectangular problem may leave unassigned; v is shifted to satisfy that, which keeps the bound valid.
-template <class T>
-double dual_lower_bound(const T* c, int n, int m, const double* v) {
-    double shift = 0.0;
-    if (n < m) shift = *std::max_element(v, v + m);
-    double total = 0.0;
-    for (int j = 0; j < m; ++j) total += v[j] - shift;
-    for (int i = 0; i < n; ++i) {
-        const T* ci = c + (int64_t)i * m;
-        double umin = kInf;
-        for (int j = 0; j < m; ++j) umin = std::min(umin, (double)ci[j] - (v[j] - shift));
-        total += umin;
-    }
-    return total;
-}
-
 template <class T>
 double assignment_cost(const T* c, int n, int m, const int32_t* col4row) {
     double total = 0.0;

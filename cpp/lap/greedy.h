@@ -10,31 +10,26 @@
 #include <numeric>
 
 #include "lap/common.h"
+#include "lap/row_minima.h"
 
 namespace semrsm {
 
 template <class T>
 void solve_greedy(const T* c, int n, int m, int32_t* x, LapWorkspace& ws) {
     ws.reserve(n, m);
+    // A taken column gets v = -inf, so its reduced cost c - v is +inf and row_minima skips it.
+    double* v = ws.d.data();
+    for (int j = 0; j < m; ++j) v[j] = 0.0;
     std::vector<double> row_best(n);
     std::vector<int32_t> order(n);
-    for (int i = 0; i < n; ++i) {
-        const T* ci = c + (int64_t)i * m;
-        row_best[i] = (double)*std::min_element(ci, ci + m);
-    }
+    for (int i = 0; i < n; ++i) row_best[i] = row_minima(c + (int64_t)i * m, v, m).best;
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
                      [&](int a, int b) { return row_best[a] < row_best[b]; });
-    int32_t* taken = ws.row4col.data();
-    for (int j = 0; j < m; ++j) taken[j] = 0;
     for (const int i : order) {
-        const T* ci = c + (int64_t)i * m;
-        int jbest = -1;
-        double best = kInf;
-        for (int j = 0; j < m; ++j)
-            if (!taken[j] && (jbest < 0 || (double)ci[j] < best)) { best = ci[j]; jbest = j; }
-        taken[jbest] = 1;
-        x[i] = jbest;
+        const int j = row_minima(c + (int64_t)i * m, v, m).jbest;
+        v[j] = -kInf;
+        x[i] = j;
     }
 }
 

@@ -102,4 +102,26 @@ RowMinima row_minima(const T* c, const double* v, int m) {
     return row_minima_scalar(c, v, m);
 }
 
+// A lower bound on the minimum of any assignment, from column potentials v alone (weak LP duality):
+// with u_i = min_j (c_ij - v_j), sum u + sum v <= optimum whenever v_j <= 0 for the columns a
+// rectangular problem may leave unassigned; v is shifted to satisfy that (into `scratch`, m
+// entries, allocated here if none is given), which keeps the bound valid.
+template <class T>
+double dual_lower_bound(const T* c, int n, int m, const double* v, double* scratch = nullptr) {
+    std::vector<double> own;
+    if (n < m) {
+        if (!scratch) {
+            own.resize(m);
+            scratch = own.data();
+        }
+        const double shift = *std::max_element(v, v + m);
+        for (int j = 0; j < m; ++j) scratch[j] = v[j] - shift;
+        v = scratch;
+    }
+    double total = 0.0;
+    for (int j = 0; j < m; ++j) total += v[j];
+    for (int i = 0; i < n; ++i) total += row_minima(c + (int64_t)i * m, v, m).best;
+    return total;
+}
+
 }  // namespace semrsm

@@ -6,6 +6,8 @@ import numpy as np
 
 __all__ = ["as_real_array", "first_bad_index", "format_index"]
 
+_ENGINE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
 
 def as_real_array(x, name: str, *, ndims: tuple[int, ...], allow_empty: bool = False) -> np.ndarray:
     """Convert ``x`` to a C-contiguous float32 or float64 NumPy array, or raise.
@@ -13,6 +15,9 @@ def as_real_array(x, name: str, *, ndims: tuple[int, ...], allow_empty: bool = F
     float32 stays float32 (the engine's native type); every other real type becomes float64.
     Booleans, integers and non-contiguous arrays are accepted and converted once.
     """
+    if (type(x) is np.ndarray and x.dtype in _ENGINE_DTYPES and x.flags.c_contiguous
+            and x.ndim in ndims and x.size):
+        return x  # the common case, without the cost of the checks below
     if hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray):
         raise TypeError(f"{name} is a GPU array; this function takes NumPy arrays on the CPU "
                         f"(copy it with .get() or use a CUDA-enabled semrsm build with device='cuda')")

@@ -81,9 +81,9 @@ _OK, _INFEASIBLE, _CANCELLED, _NAN, _INVALID_INF, _FORBIDDEN_UNSUPPORTED = range
 def _raise_for_status(costs: np.ndarray, status: np.ndarray, maximize: bool, method: str, name: str,
                       batched: bool, scipy_messages: bool) -> None:
     """Turn the first failed problem's status into the error that says what was wrong and where."""
-    failed = np.flatnonzero(status != _OK)
-    if failed.size == 0:
+    if not status.any():
         return
+    failed = np.flatnonzero(status != _OK)
     b = int(failed[0])
     code = int(status[b])
     problem = costs[b]
@@ -224,5 +224,7 @@ def linear_sum_assignment(cost_matrix, maximize: bool = False, method: str = "au
         return empty, empty.copy()
     col = _solve_checked(arr[None], maximize, method, 0.0, 1, name="cost_matrix", batched=False,
                          scipy_messages=True)[0][0]
+    if arr.shape[0] <= arr.shape[1]:
+        return np.arange(arr.shape[0]), col.astype(np.intp)
     rows = np.flatnonzero(col >= 0)
-    return rows.astype(np.intp), col[rows].astype(np.intp)
+    return rows, col[rows].astype(np.intp)
