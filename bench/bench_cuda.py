@@ -1,0 +1,241 @@
+"""GPU benchmarks of the CUDA engine, side by side with cuBLAS, the CPU engine and scipy in one run.
+
+    python bench/bench_cuda.py [--quick] [--out bench/RESULTS-cuda.md]
+
+Cost blocks: cuda/cost/pair_blocks.cu against CuPy's matmul (cuBLAS, float32, TF32 off) on the same
+pairs, once with the operands already gathered (the GEMM alone) and once gathering them (what a
+caller without our kernel pays). Batched LAP: semrsm.solve on CuPy input (the whole call:
+validation, solve, status check) against the CPU engine on every core and scipy, all on the same
+float32 problems. Times are medians; GPU times with CUDA events after a warm-up run. scipy, and the
+CPU engine on the largest batches, are timed on a subset and scaled per problem (said in the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import semrsm
+from semrsm import _cuda
+from semrsm.datasets import semantic_features
+
+import cupy as cp
+from scipy.optimize import linear_sum_assignment as scipy_lsa
+
+
+def gpu_time(fn, repeats=5, warmup=1):
+    for _ in range(warmup):
+        fn()
+    cp.cuda.get_current_stream().synchronize()
+    times = []
+    for _ in range(repeats):
+        start, stop = cp.cuda.Event(), cp.cuda.Event()
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
+    return statistics.median(times)
+
+
+def cpu_time(fn, repeats=3):
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def features(samples, n, channels, seed=0):
+    """ReLU conv features of photo crops, (samples, n, channels) float32 (semrsm.datasets)."""
+    side = int(round(np.sqrt(n)))
+    x = semantic_features(samples, side, channels, seed=seed)
+    return np.ascontiguousarray(x.reshape(samples, channels, n).transpose(0, 2, 1))
+
+
+def semantic_batch(count, n, channels=256, seed=0):
+    """`count` negated inner-product cost blocks -X_i X_j^T (i != j), built on the GPU: the
+    distribution of semrsm.datasets.semantic_costs."""
+    samples = max(2, int(np.ceil(np.sqrt(2 * count))) + 1)
+    x = cp.asarray(features(samples, n, channels, seed))
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, samples, count)
+    j = (i + rng.integers(1, samples, count)) % samples
+    blocks = _cuda.pair_cost_blocks(x, cp.asarray(np.stack([i, j], 1)))
+    blocks *= -1
+    return blocks
+
+
+def header():
+    info = semrsm.backends()
+    dev = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
+    try:
+        smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,clocks.max.sm",
+                              "--format=csv,noheader"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        smi = "n/a"
+    rt = cp.cuda.runtime.runtimeGetVersion()
+    lines = [
+        f"- GPU: {dev['name'].decode()} ({dev['multiProcessorCount']} SMs), nvidia-smi: {smi}",
+        f"- CUDA driver {cp.cuda.runtime.driverGetVersion()}, CuPy runtime {rt}, semrsm built with runtime "
+        f"{info['cuda']['runtime_version']}; CuPy {cp.__version__}, NumPy {np.__version__}",
+        f"- CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
+        f"(CPU engine uses {info['cpu']['threads']} threads); Python {platform.python_version()}",
+    ]
+    return "\n".join(lines)
+
+
+def bench_cost_blocks(quick):
+    rows = ["| S | C | pairs | ours f32 ms | cuBLAS f32 (gathered) ms | gather+cuBLAS ms | ours/cuBLAS throughput "
+            "| ours f32 TFLOP/s | ours TF32 ms | TF32 rel. error |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    os.environ.setdefault("CUPY_TF32", "0")
+    for s, c, count in [(196, 512, 1000 if quick else 4000), (784, 256, 100 if quick else 400)]:
+        rng = np.random.default_rng(1)
+        samples = 64
+        x = cp.asarray(np.maximum(rng.standard_normal((samples, s, c)), 0).astype(np.float32))
+        pairs = rng.integers(0, samples, (count, 2))
+        pd = cp.asarray(pairs)
+        out = cp.empty((count, s, s), dtype=cp.float32)
+        t_ours = gpu_time(lambda: _cuda.pair_cost_blocks(x, pd, out=out))
+        t_tf32 = gpu_time(lambda: _cuda.pair_cost_blocks(x, pd, out=out, tf32=True))
+        sub = pd[:50]
+        ref = cp.matmul(x[sub[:, 0]].astype(cp.float64), x[sub[:, 1]].astype(cp.float64).transpose(0, 2, 1))
+        tf = _cuda.pair_cost_blocks(x, sub, tf32=True).astype(cp.float64)
+        err_tf32 = float(cp.linalg.norm(tf - ref) / cp.linalg.norm(ref))
+        f32 = _cuda.pair_cost_blocks(x, sub).astype(cp.float64)
+        err_f32 = float(cp.linalg.norm(f32 - ref) / cp.linalg.norm(ref))
+        a, b = x[pd[:, 0]], x[pd[:, 1]]
+        bt = b.transpose(0, 2, 1)
+        t_blas = gpu_time(lambda: cp.matmul(a, bt, out=out))
+        t_gather = gpu_time(lambda: cp.matmul(x[pd[:, 0]], x[pd[:, 1]].transpose(0, 2, 1), out=out))
+        flops = 2.0 * count * s * s * c
+        rows.append(f"| {s} | {c} | {count} | {t_ours * 1e3:.2f} | {t_blas * 1e3:.2f} | {t_gather * 1e3:.2f} | "
+                    f"{t_blas / t_ours:.2f}x | {flops / t_ours / 1e12:.1f} | {t_tf32 * 1e3:.2f} | "
+                    f"{err_tf32:.1e} (f32: {err_f32:.1e}) |")
+        print(rows[-1], flush=True)
+        del x, out, a, b, bt
+        cp.get_default_memory_pool().free_all_blocks()
+    return "\n".join(rows)
+
+
+def bench_lap(quick):
+    rows = ["| costs | B | n | GPU ms | CPU engine ms (all cores) | scipy ms | GPU vs CPU engine | GPU vs scipy "
+            "| goal | objectives equal |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    cases = [(256, 256, "<= 5 ms"), (10000, 256, "<= 100 ms"), (100000, 64, "<= 50 ms"),
+             (256, 512, "<= 30 ms"), (16, 1024, "-"), (1000, 128, ">= 20x CPU")]
+    if quick:
+        cases = [(256, 256, "<= 5 ms"), (2000, 256, "-"), (20000, 64, "-"), (256, 512, "<= 30 ms"), (16, 1024, "-")]
+    for kind in ("uniform", "semantic"):
+        for batch, n, goal in cases:
+            if kind == "uniform":
+                costs = cp.random.default_rng(5).random((batch, n, n), dtype=cp.float32)
+            else:
+                costs = semantic_batch(batch, n)
+            host = costs.get()
+            t_gpu = gpu_time(lambda: semrsm.solve(costs), repeats=5)
+            gpu = semrsm.solve(costs).objective.get()
+            # CPU engine on all cores: the whole batch unless large, then a scaled subset.
+            sub_cpu = batch if batch * n * n <= 10000 * 256 * 256 else max(1000, batch // 10)
+            cpu_res = [None]
+
+            def run_cpu():
+                cpu_res[0] = semrsm.solve(host[:sub_cpu]).objective
+            t_cpu = cpu_time(run_cpu, repeats=3 if sub_cpu * n * n < 2e8 else 1) * batch / sub_cpu
+            sub_sp = min(batch, max(4, int(2e6 / (n * n))) if n >= 256 else min(batch, 200))
+            sp_obj = []
+
+            def run_scipy():
+                sp_obj.clear()
+                for b in range(sub_sp):
+                    r, c_ = scipy_lsa(host[b])
+                    sp_obj.append(host[b].astype(np.float64)[r, c_].sum())
+            t_sp = cpu_time(run_scipy, repeats=1) * batch / sub_sp
+            equal_cpu = np.allclose(gpu[:sub_cpu], cpu_res[0], rtol=1e-9, atol=1e-6 * n)
+            equal_sp = np.allclose(gpu[:sub_sp], sp_obj, rtol=1e-9, atol=1e-6 * n)
+            note_cpu = "" if sub_cpu == batch else f" (scaled from {sub_cpu})"
+            rows.append(f"| {kind} | {batch} | {n} | {t_gpu * 1e3:.2f} | {t_cpu * 1e3:.1f}{note_cpu} | "
+                        f"{t_sp * 1e3:.0f} (scaled from {sub_sp}) | {t_cpu / t_gpu:.1f}x | {t_sp / t_gpu:.0f}x | "
+                        f"{goal} | {'yes' if equal_cpu and equal_sp else 'NO'} |")
+            print(rows[-1], flush=True)
+            del costs
+            cp.get_default_memory_pool().free_all_blocks()
+    return "\n".join(rows)
+
+
+def bench_semantic_rsm(quick):
+    """Exact semantic RSM objectives for all pairs i < j of N samples, S = 196, C = 512: cost blocks
+    and LAPs on the GPU, in chunks of pairs, with no host round trip inside the loop."""
+    samples = 200 if quick else 1000
+    s, c = 196, 512
+    x = cp.asarray(features(samples, s, c, seed=3))
+    iu, ju = np.triu_indices(samples, 1)
+    pairs = cp.asarray(np.stack([iu, ju], 1).astype(np.int32))
+    chunk = 25000
+    objective = cp.empty(len(iu), dtype=cp.float64)
+    buf = cp.empty((chunk, s, s), dtype=cp.float32)
+
+    # Warm-up on a small chunk, then chunks until all pairs are done or 40 s have passed
+    # (then the time is extrapolated, and the table says so).
+    semrsm.solve(_cuda.pair_cost_blocks(x, pairs[:64], out=buf[:64]), maximize=True)
+    cp.cuda.get_current_stream().synchronize()
+    t0 = time.perf_counter()
+    done = 0
+    for start in range(0, len(iu), chunk):
+        p = pairs[start:start + chunk]
+        blocks = _cuda.pair_cost_blocks(x, p, out=buf[:len(p)])
+        objective[start:start + len(p)] = semrsm.solve(blocks, maximize=True).objective
+        done = start + len(p)
+        if time.perf_counter() - t0 > 40:
+            break
+    cp.cuda.get_current_stream().synchronize()
+    t = (time.perf_counter() - t0) * len(iu) / done
+    check = np.random.default_rng(0).choice(done, 32, replace=False)
+    xh = x.get()
+    cpu_blocks = np.stack([xh[iu[k]] @ xh[ju[k]].T for k in check])
+    t0 = time.perf_counter()
+    cpu = semrsm.solve(cpu_blocks, maximize=True).objective
+    t_cpu_per = (time.perf_counter() - t0) / len(check)
+    ok = np.allclose(objective[cp.asarray(check)].get(), cpu, rtol=2e-6)
+    scaled = "" if done == len(iu) else f" (scaled from {done} pairs)"
+    return (f"| {samples} | {s} | {c} | {len(iu)} | {t:.2f} s{scaled} | {t_cpu_per * len(iu):.0f} s (LAPs only, from "
+            f"{len(check)} pairs on all cores) | {'yes' if ok else 'NO'} |")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--skip", default="", help="comma list of: cost,lap,rsm")
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    parts = ["# CUDA engine benchmarks", "", header(), ""]
+    print("\n".join(parts), flush=True)
+    if "cost" not in skip:
+        parts += ["## Pair cost blocks vs cuBLAS", "", bench_cost_blocks(args.quick), ""]
+    if "lap" not in skip:
+        parts += ["## Batched exact LAP (float32)", "", bench_lap(args.quick), ""]
+    if "rsm" not in skip:
+        row = bench_semantic_rsm(args.quick)
+        print(row, flush=True)
+        parts += ["## End to end: exact semantic objectives of all pairs", "",
+                  "| N | S | C | pairs | GPU | CPU engine (estimate) | objectives equal |",
+                  "|---|---|---|---|---|---|---|", row, ""]
+    text = "\n".join(parts)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

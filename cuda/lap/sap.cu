@@ -1,0 +1,384 @@
+// Batched exact LAPs on the GPU by shortest augmenting paths: the GPU twin of cpp/lap/sap.h.
+//
+// Jonker & Volgenant, "A shortest augmenting path algorithm for dense and sparse linear assignment
+// problems", Computing 38 (1987) 325-340, sec. 3 (column reduction, procedure AUGMENT), in the
+// rectangular form of Crouse, IEEE TAES 52(4) 2016; the parallel layout follows the block-per-
+// problem shortest-path solvers (HyLAC's Block-LAP, Kawtikwar & Nagi 2024) with a warp per problem
+// for m <= 256.
+//
+// One group of G threads solves one problem (a warp, G = 32, four problems to a block; or a block of
+// G = 64..1024 threads). Column j belongs to thread j % G, which keeps its potential v_j and its
+// path length d_j in registers (CPL columns per thread). A Dijkstra step is one group-wide argmin of
+// d over the unscanned columns (warp shuffles, then one barrier between warps) and one coalesced
+// pass over the cost row of the column's row. Only O(n + m) shared memory per problem: the
+// assignment (x, y) and the path tree (pred); no B x n x m scratch beyond the costs, offsets in
+// 64 bits. An infeasible problem (only forbidden +inf edges left) is reported in `status`, never
+// asserted. Potentials, path lengths, objective and bound accumulate in double.
+#include <math_constants.h>
+
+#include <climits>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "check.h"
+#include "cuda_engine.h"
+
+namespace semrsm::cuda {
+namespace {
+
+constexpr unsigned kFull = 0xffffffffu;
+constexpr unsigned kBusyBit = 1u << 30;  // in an argmin key: the column is assigned
+
+template <int G>
+__device__ __forceinline__ void group_sync() {
+    if constexpr (G == 32) __syncwarp(); else __syncthreads();
+}
+
+// Shared memory of one problem: reduction slots (two generations, so one barrier per reduction
+// suffices), then y (row of each column), pred (row before each column on the path tree), x.
+template <int G>
+struct Shared {
+    static constexpr int W = G / 32;
+    double* slot_d;    // 2 * W
+    double* slot_v;    // 2 * W
+    unsigned* slot_k;  // 2 * W
+    int* y;            // m
+    int* pred;         // m
+    int* x;            // n
+    int parity = 0;
+
+    __host__ __device__ static size_t bytes(int n, int m) {
+        const size_t b = sizeof(double) * 4 * W + sizeof(unsigned) * 2 * W + sizeof(int) * (2 * (size_t)m + n);
+        return (b + 15) / 16 * 16;
+    }
+    __device__ Shared(unsigned char* base, int n, int m) {
+        slot_d = reinterpret_cast<double*>(base);
+        slot_v = slot_d + 2 * W;
+        slot_k = reinterpret_cast<unsigned*>(slot_v + 2 * W);
+        y = reinterpret_cast<int*>(slot_k + 2 * W);
+        pred = y + m;
+        x = pred + m;
+        (void)n;
+    }
+};
+
+struct Argmin {
+    double d;      // the minimum
+    unsigned key;  // (busy bit | column) of the column attaining it, free columns and low indices first
+    double v;      // that column's potential
+};
+
+// Lexicographic minimum of (d, key) over the group, carrying v along. Keys are distinct, except
+// UINT_MAX for threads with no candidate.
+template <int G>
+__device__ __forceinline__ Argmin group_argmin(double d, unsigned key, double v, Shared<G>& sh) {
+    double dmin = d;
+#pragma unroll
+    for (int off = 16; off; off >>= 1) dmin = fmin(dmin, __shfl_xor_sync(kFull, dmin, off));
+    unsigned kmin = __reduce_min_sync(kFull, d == dmin ? key : UINT_MAX);
+    int src = __ffs(__ballot_sync(kFull, d == dmin && key == kmin)) - 1;
+    double vmin = __shfl_sync(kFull, v, src);
+    if constexpr (G == 32) {
+        return {dmin, kmin, vmin};
+    } else {
+        constexpr int W = G / 32;
+        const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+        const int base = sh.parity * W;
+        sh.parity ^= 1;
+        if (lane == 0) {
+            sh.slot_d[base + warp] = dmin;
+            sh.slot_k[base + warp] = kmin;
+            sh.slot_v[base + warp] = vmin;
+        }
+        __syncthreads();
+        const double bd = lane < W ? sh.slot_d[base + lane] : CUDART_INF;
+        const unsigned bk = lane < W ? sh.slot_k[base + lane] : UINT_MAX;
+        const double bv = lane < W ? sh.slot_v[base + lane] : 0.0;
+        dmin = bd;
+#pragma unroll
+        for (int off = 16; off; off >>= 1) dmin = fmin(dmin, __shfl_xor_sync(kFull, dmin, off));
+        kmin = __reduce_min_sync(kFull, bd == dmin ? bk : UINT_MAX);
+        src = __ffs(__ballot_sync(kFull, bd == dmin && bk == kmin)) - 1;
+        vmin = __shfl_sync(kFull, bv, src);
+        return {dmin, kmin, vmin};
+    }
+}
+
+// Sum (max when `take_max`) of one value per thread over the group, returned to every thread.
+template <int G>
+__device__ __forceinline__ double group_reduce(double value, bool take_max, Shared<G>& sh) {
+#pragma unroll
+    for (int off = 16; off; off >>= 1) {
+        const double other = __shfl_xor_sync(kFull, value, off);
+        value = take_max ? fmax(value, other) : value + other;
+    }
+    if constexpr (G == 32) {
+        return value;
+    } else {
+        constexpr int W = G / 32;
+        const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+        const int base = sh.parity * W;
+        sh.parity ^= 1;
+        if (lane == 0) sh.slot_d[base + warp] = value;
+        __syncthreads();
+        // Every warp adds the W partials in the same order, so every thread gets the same bits.
+        double total = sh.slot_d[base];
+        for (int w = 1; w < W; ++w) total = take_max ? fmax(total, sh.slot_d[base + w]) : total + sh.slot_d[base + w];
+        return total;
+    }
+}
+
+template <class T, int G, int CPL>
+__global__ void __launch_bounds__(G == 32 ? 128 : G)
+sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double sign,
+           int32_t* __restrict__ col_out, double* __restrict__ objective_out,
+           double* __restrict__ bound_out, double* __restrict__ u_out, double* __restrict__ v_out,
+           int8_t* __restrict__ status_out) {
+    constexpr int P = G == 32 ? 4 : 1;  // problems per block
+    constexpr int W = G / 32;
+    extern __shared__ __align__(16) unsigned char smem[];
+    const int group = G == 32 ? threadIdx.x >> 5 : 0;
+    const int tid = G == 32 ? threadIdx.x & 31 : threadIdx.x;
+    const long long b = (long long)blockIdx.x * P + group;
+    if (b >= batch) return;  // a whole warp (G == 32 only: then no barrier spans warps)
+    Shared<G> sh(smem + group * Shared<G>::bytes(n, m), n, m);
+    int* const y = sh.y;
+    int* const pred = sh.pred;
+    int* const x = sh.x;
+    const T* const c = costs + b * (long long)n * m;
+
+    double v[CPL], d[CPL];
+    unsigned valid = 0;  // bit k: column k * G + tid exists
+#pragma unroll
+    for (int k = 0; k < CPL; ++k) {
+        v[k] = 0.0;
+        d[k] = CUDART_INF;
+        const int j = k * G + tid;
+        if (j < m) { valid |= 1u << k; y[j] = -1; }
+    }
+    for (int i = tid; i < n; i += G) x[i] = -1;
+    group_sync<G>();
+
+    bool infeasible = false;
+    if (n == m) {
+        // Column reduction (JV sec. 3): v_j = min_i c_ij; each column claims its argmin row if no
+        // column took it first. Claimed edges have zero reduced cost at the row minimum, as
+        // augmentation requires; columns left unclaimed stay free.
+        double best[CPL];
+        int arg[CPL];
+#pragma unroll
+        for (int k = 0; k < CPL; ++k) { best[k] = CUDART_INF; arg[k] = -1; }
+#pragma unroll 4
+        for (int i = 0; i < n; ++i) {
+            const T* ci = c + (long long)i * m;
+#pragma unroll
+            for (int k = 0; k < CPL; ++k) {
+                if (!(valid >> k & 1)) continue;
+                const double h = sign * (double)ci[k * G + tid];
+                if (h < best[k]) { best[k] = h; arg[k] = i; }
+            }
+        }
+        bool empty_column = false;
+#pragma unroll
+        for (int k = 0; k < CPL; ++k) {
+            if (!(valid >> k & 1)) continue;
+            if (arg[k] < 0) { empty_column = true; continue; }  // every entry forbidden
+            v[k] = best[k];
+            const int j = k * G + tid;
+            if (atomicCAS(&x[arg[k]], -1, j) == -1) y[j] = arg[k];
+        }
+        if constexpr (G == 32) infeasible = __any_sync(kFull, empty_column);
+        else infeasible = __syncthreads_or(empty_column);
+        group_sync<G>();
+    }
+
+    for (int f = 0; f < n && !infeasible; ++f) {
+        if (x[f] >= 0) continue;
+        // Dijkstra from the free row f over reduced costs c_ij - v_j.
+        const T* cf = c + (long long)f * m;
+        unsigned scanned = ~valid;  // missing columns count as scanned: never selected
+        unsigned freecol = 0;
+#pragma unroll
+        for (int k = 0; k < CPL; ++k) {
+            if (!(valid >> k & 1)) continue;
+            const int j = k * G + tid;
+            d[k] = sign * (double)cf[j] - v[k];
+            pred[j] = f;
+            if (y[j] < 0) freecol |= 1u << k;
+        }
+        double dmin = 0.0;
+        int end = -1;
+        for (;;) {
+            double ld = CUDART_INF, lv = 0.0;
+            unsigned lk = UINT_MAX;
+#pragma unroll
+            for (int k = 0; k < CPL; ++k) {
+                if (scanned >> k & 1) continue;
+                const unsigned key = (freecol >> k & 1 ? 0u : kBusyBit) | (unsigned)(k * G + tid);
+                if (d[k] < ld || (d[k] == ld && key < lk)) { ld = d[k]; lk = key; lv = v[k]; }
+            }
+            const Argmin best = group_argmin<G>(ld, lk, lv, sh);
+            dmin = best.d;
+            if (dmin == CUDART_INF) { infeasible = true; break; }  // only forbidden edges remain
+            const int j1 = (int)(best.key & (kBusyBit - 1));
+            if (!(best.key & kBusyBit)) { end = j1; break; }  // a free column: the path is found
+            if (j1 % G == tid) scanned |= 1u << (j1 / G);
+            const int i = y[j1];
+            const T* ci = c + (long long)i * m;
+            // u1: row i's potential, lowered by dmin so that h below is the path length via i.
+            const double u1 = sign * (double)ci[j1] - best.v - dmin;
+#pragma unroll
+            for (int k = 0; k < CPL; ++k) {
+                if (scanned >> k & 1) continue;
+                const int j = k * G + tid;
+                const double h = sign * (double)ci[j] - v[k] - u1;
+                if (h < d[k]) { d[k] = h; pred[j] = i; }
+            }
+        }
+        if (infeasible) break;
+        // Scanned columns have d <= dmin; lowering their potentials by dmin - d keeps every
+        // assigned edge tight and every reduced cost non-negative (as in cpp/lap/sap.h).
+#pragma unroll
+        for (int k = 0; k < CPL; ++k)
+            if ((scanned & valid) >> k & 1) v[k] += d[k] - dmin;
+        group_sync<G>();
+        if (tid == 0) {
+            int i;
+            do {
+                i = pred[end];
+                y[end] = i;
+                const int next = x[i];
+                x[i] = end;
+                end = next;
+            } while (i != f);
+        }
+        group_sync<G>();
+    }
+
+    double* const vo = v_out + b * m;
+    double* const uo = u_out + b * n;
+    int32_t* const co = col_out + b * n;
+    if (infeasible) {
+        for (int i = tid; i < n; i += G) { co[i] = -1; uo[i] = CUDART_NAN; }
+        for (int j = tid; j < m; j += G) vo[j] = CUDART_NAN;
+        if (tid == 0) {
+            objective_out[b] = CUDART_NAN;
+            bound_out[b] = CUDART_NAN;
+            status_out[b] = kStatusInfeasible;
+        }
+        return;
+    }
+
+    // Certificate, as dual_lower_bound in cpp/lap/common.h: with v shifted to v_j <= 0 when n < m
+    // and u_i = min_j (c_ij - v_j), sum u + sum v is a lower bound on the optimum.
+    double vmax = -CUDART_INF, vsum = 0.0;
+#pragma unroll
+    for (int k = 0; k < CPL; ++k) {
+        if (!(valid >> k & 1)) continue;
+        vo[k * G + tid] = v[k];
+        vmax = fmax(vmax, v[k]);
+        vsum += v[k];
+    }
+    const double shift = n < m ? group_reduce<G>(vmax, true, sh) : 0.0;
+    vsum = group_reduce<G>(vsum, false, sh);
+    group_sync<G>();  // vo is read by other threads below
+    const int lane = tid & 31, warp = tid >> 5;
+    double usum = 0.0, objective = 0.0;
+    for (int i = warp; i < n; i += W) {
+        const T* ci = c + (long long)i * m;
+        const int xi = x[i];
+        double umin = CUDART_INF;
+        for (int j = lane; j < m; j += 32) {
+            const double cij = sign * (double)ci[j];
+            umin = fmin(umin, cij - vo[j]);
+            if (j == xi) objective += cij;
+        }
+#pragma unroll
+        for (int off = 16; off; off >>= 1) umin = fmin(umin, __shfl_xor_sync(kFull, umin, off));
+        if (lane == 0) {
+            uo[i] = sign * umin;
+            usum += umin + shift;
+        }
+        if (lane == 0) co[i] = xi;
+    }
+    usum = group_reduce<G>(usum, false, sh);
+    objective = group_reduce<G>(objective, false, sh);
+    group_sync<G>();
+#pragma unroll
+    for (int k = 0; k < CPL; ++k)
+        if (valid >> k & 1) vo[k * G + tid] = sign * v[k];
+    if (tid == 0) {
+        objective_out[b] = sign * objective;
+        bound_out[b] = sign * (vsum - (double)m * shift + usum);
+        status_out[b] = kStatusOk;
+    }
+}
+
+template <class T, int G, int CPL>
+void launch(const DeviceLapBatch& p, cudaStream_t stream) {
+    constexpr int P = G == 32 ? 4 : 1;
+    const size_t bytes = Shared<G>::bytes(p.n, p.m) * P;
+    auto kernel = sap_kernel<T, G, CPL>;
+    if (bytes > 48 * 1024)
+        SEMRSM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+    const long long per_launch = (long long)P * (1 << 30);  // grid.x stays below 2^31
+    for (long long start = 0; start < p.batch; start += per_launch) {
+        const long long count = std::min(per_launch, p.batch - start);
+        const unsigned blocks = (unsigned)((count + P - 1) / P);
+        const long long n = p.n, m = p.m;
+        kernel<<<blocks, P * G, bytes, stream>>>(
+            reinterpret_cast<const T*>(p.costs) + start * n * m, count, p.n, p.m, p.maximize ? -1.0 : 1.0,
+            reinterpret_cast<int32_t*>(p.col) + start * n, reinterpret_cast<double*>(p.objective) + start,
+            reinterpret_cast<double*>(p.bound) + start, reinterpret_cast<double*>(p.u) + start * n,
+            reinterpret_cast<double*>(p.v) + start * m, reinterpret_cast<int8_t*>(p.status) + start);
+        SEMRSM_CUDA_CHECK_LAUNCH("sap_kernel");
+    }
+}
+
+template <class T, int CPL>
+void launch_block(int g, const DeviceLapBatch& p, cudaStream_t stream) {
+    switch (g) {
+        case 64: return launch<T, 64, CPL>(p, stream);
+        case 128: return launch<T, 128, CPL>(p, stream);
+        case 256: return launch<T, 256, CPL>(p, stream);
+        case 512: return launch<T, 512, CPL>(p, stream);
+        default: return launch<T, 1024, CPL>(p, stream);
+    }
+}
+
+template <class T>
+void dispatch(const DeviceLapBatch& p, int multiprocessors, cudaStream_t stream) {
+    const int m = p.m;
+    if (m <= 32) return launch<T, 32, 1>(p, stream);
+    if (m <= 64) return launch<T, 32, 2>(p, stream);
+    if (m <= 128) return launch<T, 32, 4>(p, stream);
+    if (m <= 256) return launch<T, 32, 8>(p, stream);
+    // Above 256 columns a block per problem. Few problems leave most of the GPU idle, so spread
+    // each over more threads (2 columns each); many problems fill it, so 8 columns per thread.
+    int cpl = p.batch < 2LL * multiprocessors ? 2 : 8;
+    int g = 64;
+    while (g * cpl < m && g < 1024) g *= 2;
+    while (g * cpl < m) cpl *= 2;
+    if (cpl == 2) return launch_block<T, 2>(g, p, stream);
+    if (cpl == 4) return launch_block<T, 4>(g, p, stream);
+    return launch_block<T, 8>(g, p, stream);
+}
+
+}  // namespace
+
+void solve_batch_sap(const DeviceLapBatch& p, int device, std::uintptr_t stream_handle) {
+    if (p.n < 1 || p.m < p.n) throw std::invalid_argument("the GPU solver needs 1 <= n <= m");
+    if (p.m > kMaxSapColumns)
+        throw std::invalid_argument("the GPU solver takes at most " + std::to_string(kMaxSapColumns) +
+                                    " columns; got " + std::to_string(p.m));
+    if (p.batch <= 0) return;
+    SEMRSM_CUDA_CHECK(cudaSetDevice(device));
+    int multiprocessors = 0;
+    SEMRSM_CUDA_CHECK(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device));
+    cudaStream_t stream = reinterpret_cast<cudaStream_t>(stream_handle);
+    if (p.is_double) dispatch<double>(p, multiprocessors, stream);
+    else dispatch<float>(p, multiprocessors, stream);
+}
+
+}  // namespace semrsm::cuda

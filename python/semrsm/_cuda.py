@@ -1,0 +1,232 @@
+"""CuPy in, CuPy out: the dispatch to the CUDA engine (cuda/).
+
+Work is enqueued on CuPy's current stream of the device holding the input; device pointers travel to
+the engine as integers. Validation runs on the GPU (a few reductions); only a failure brings the
+offending problem back to the host, to say where the bad entry is. Errors of the CUDA runtime
+surface as RuntimeError carrying the CUDA error text.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from . import _core
+from ._validation import first_bad_index, format_index
+
+__all__ = ["is_cupy_array", "wants_cuda", "solve", "linear_sum_assignment", "pair_cost_blocks",
+           "MAX_COLUMNS"]
+
+#: Widest problem the GPU solver takes (cuda/cuda_engine.h, kMaxSapColumns); wider ones are
+#: solved by the CPU engine and copied back.
+MAX_COLUMNS = 8192
+
+#: Methods the GPU solves itself; the others run on the CPU engine with a copy each way.
+GPU_METHODS = ("auto", "jv", "hybrid")
+
+
+def is_cupy_array(x) -> bool:
+    return type(x).__module__.split(".")[0] == "cupy"
+
+
+def wants_cuda(x, device: Optional[str]) -> bool:
+    """True when the call should run on the CUDA engine: CuPy input, or ``device="cuda"``."""
+    if device is None:
+        return is_cupy_array(x)
+    if device == "cuda":
+        return True
+    if device == "cpu":
+        return False
+    raise ValueError(f"device must be 'cpu', 'cuda' or None (follow the input); got {device!r}")
+
+
+def _cupy():
+    """CuPy, after checking that this build and this machine can run the CUDA engine."""
+    from ._backends import backends
+
+    cuda = backends()["cuda"]
+    if not cuda["available"]:
+        raise RuntimeError(f"the CUDA engine is not available: {cuda['reason']}")
+    if not hasattr(_core, "cuda_solve_batch"):
+        raise RuntimeError("this semrsm build has no CUDA solver")
+    try:
+        import cupy
+    except ImportError as exc:
+        raise RuntimeError(f"the CUDA engine needs CuPy (pip install cupy-cuda13x): {exc}") from None
+    return cupy
+
+
+def _as_device_array(cp, x, name: str, ndims: tuple):
+    """A C-contiguous float32 (kept) or float64 (everything else real) CuPy array, or raise."""
+    if is_cupy_array(x):
+        arr = x
+    else:
+        try:
+            arr = np.asarray(x)
+        except Exception as exc:
+            raise TypeError(f"{name} could not be read as an array: {exc}") from None
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        kind = "complex" if arr.dtype.kind == "c" else f"non-numeric ({arr.dtype})"
+        raise TypeError(f"{name} must hold real numbers; got a {kind} array")
+    if arr.ndim not in ndims:
+        want = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{name} must be {want}; got shape {arr.shape}")
+    dtype = np.float32 if arr.dtype == np.float32 else np.float64
+    return cp.ascontiguousarray(cp.asarray(arr, dtype=dtype))
+
+
+def _check_entries(cp, arr, maximize: bool, method: str, name: str, scipy_messages: bool) -> None:
+    """The CPU engine's entry checks, as reductions on the device."""
+    forbidden, invalid = (-np.inf, np.inf) if maximize else (np.inf, -np.inf)
+    nan = cp.isnan(arr)
+    wrong = arr == invalid
+    bad_nan, bad_inf = bool(nan.any()), bool(wrong.any())
+    if scipy_messages and (bad_nan or bad_inf):
+        raise ValueError("matrix contains invalid numeric entries")
+    if bad_nan:
+        raise ValueError(f"{name}{format_index(first_bad_index(cp.asnumpy(nan)))} is NaN")
+    if bad_inf:
+        raise ValueError(f"{name}{format_index(first_bad_index(cp.asnumpy(wrong)))} is {invalid}, which is "
+                         f"invalid when {'maximising' if maximize else 'minimising'} ({forbidden} marks a "
+                         f"forbidden assignment)")
+    if method not in GPU_METHODS:
+        blocked = arr == forbidden
+        if bool(blocked.any()):
+            raise ValueError(f"{name}{format_index(first_bad_index(cp.asnumpy(blocked)))} is {forbidden} "
+                             f"(forbidden): forbidden assignments are supported by the exact methods 'jv' "
+                             f"and 'hybrid' only, not {method!r}")
+
+
+def _solve_device(cp, costs, maximize: bool):
+    """Exact solve of a validated (B, n, m) CuPy batch on the GPU; n > m on the transpose."""
+    batch, n, m = costs.shape
+    transposed = n > m
+    work = cp.ascontiguousarray(costs.transpose(0, 2, 1)) if transposed else costs
+    rows, cols = work.shape[1], work.shape[2]
+    col = cp.empty((batch, rows), dtype=cp.int32)
+    objective = cp.empty(batch, dtype=cp.float64)
+    bound = cp.empty(batch, dtype=cp.float64)
+    u = cp.empty((batch, rows), dtype=cp.float64)
+    v = cp.empty((batch, cols), dtype=cp.float64)
+    status = cp.empty(batch, dtype=cp.int8)
+    stream = cp.cuda.get_current_stream()
+    _core.cuda_solve_batch(work.data.ptr, work.dtype == cp.float64, batch, rows, cols, bool(maximize),
+                           col.data.ptr, objective.data.ptr, bound.data.ptr, u.data.ptr, v.data.ptr,
+                           status.data.ptr, work.device.id, stream.ptr)
+    failed = cp.flatnonzero(status != 0)
+    if failed.size:  # one device-to-host copy of a count; the normal path stays on the GPU
+        b = int(failed[0])
+        raise ValueError(f"cost matrix is infeasible (problem {b}): no complete assignment avoids its "
+                         f"forbidden ({-np.inf if maximize else np.inf}) entries")
+    if transposed:
+        row4col = col
+        col = cp.full((batch, n), -1, dtype=cp.int32)
+        col[cp.arange(batch)[:, None], row4col] = cp.arange(m, dtype=cp.int32)[None, :]
+        u, v = v, u
+    return col, objective, bound, u, v
+
+
+def _on_cpu(cp, arr, maximize, method, eps, threads):
+    """Methods and sizes the GPU does not take: the CPU engine, one copy each way."""
+    from . import lap
+
+    result = lap.solve(cp.asnumpy(arr), maximize=maximize, method=method, eps=eps, threads=threads or None,
+                       device="cpu")
+    to = cp.asarray
+    return (to(result.col), to(np.atleast_1d(result.objective)), to(np.atleast_1d(result.bound)),
+            None if result.u is None else to(result.u), None if result.v is None else to(result.v))
+
+
+def solve(costs, maximize: bool, method: str, eps: Optional[float], threads: Optional[int]):
+    """:func:`semrsm.solve` on the CUDA engine; CuPy in, CuPy out (NumPy out for NumPy input)."""
+    from .lap import LapResult
+
+    cp = _cupy()
+    arr = _as_device_array(cp, costs, "costs", (2, 3))
+    if arr.size == 0:
+        raise ValueError(f"costs is empty (shape {arr.shape})")
+    _check_entries(cp, arr, maximize, method, "costs", scipy_messages=False)
+    batched = arr.ndim == 3
+    work = arr if batched else arr[None]
+    if method in GPU_METHODS and max(work.shape[1:]) <= MAX_COLUMNS:
+        col, objective, bound, u, v = _solve_device(cp, work, maximize)
+    else:
+        col, objective, bound, u, v = _on_cpu(cp, work, maximize, method, eps, threads)
+    gap = cp.abs(objective - bound)
+    if method == "greedy":
+        u = v = None
+    if not batched:
+        col, objective, bound, gap = col[0], float(objective[0]), float(bound[0]), float(gap[0])
+        u = None if u is None else u[0]
+        v = None if v is None else v[0]
+    if not is_cupy_array(costs):
+        get = cp.asnumpy
+        col, u, v = get(col), None if u is None else get(u), None if v is None else get(v)
+        if batched:
+            objective, bound, gap = get(objective), get(bound), get(gap)
+    return LapResult(col=col, objective=objective, bound=bound, gap=gap, u=u, v=v, method=method)
+
+
+def linear_sum_assignment(cost_matrix, maximize: bool, method: str):
+    """:func:`semrsm.linear_sum_assignment` on the CUDA engine: ``(row_ind, col_ind)`` as intp arrays,
+    CuPy for CuPy input."""
+    cp = _cupy()
+    arr = _as_device_array(cp, cost_matrix, "cost_matrix", (2,))
+    if arr.size == 0:
+        col_ind = row_ind = cp.empty(0, dtype=cp.intp)
+    else:
+        _check_entries(cp, arr, maximize, method, "cost_matrix", scipy_messages=True)
+        if method in GPU_METHODS and max(arr.shape) <= MAX_COLUMNS:
+            col = _solve_device(cp, arr[None], maximize)[0][0]
+        else:
+            col = _on_cpu(cp, arr[None], maximize, method, None, None)[0][0]
+        row_ind = cp.flatnonzero(col >= 0)
+        col_ind = col[row_ind].astype(cp.intp)
+        row_ind = row_ind.astype(cp.intp)
+    if not is_cupy_array(cost_matrix):
+        return cp.asnumpy(row_ind), cp.asnumpy(col_ind)
+    return row_ind, col_ind
+
+
+def pair_cost_blocks(x, pairs, *, tf32: bool = False, out=None):
+    """``out[p] = x[pairs[p, 0]] @ x[pairs[p, 1]].T`` on the GPU, read straight from ``x``.
+
+    Parameters
+    ----------
+    x : cupy.ndarray, shape (N, S, C)
+        float32 (other real types are converted), made C-contiguous if it is not.
+    pairs : array_like of int, shape (P, 2)
+        Sample indices in [0, N).
+    tf32 : bool
+        Multiply on the tensor cores with inputs rounded to TF32 (about 1e-3 relative error,
+        measured in tests/test_cuda_cost.py) instead of float32 FMA.
+    out : cupy.ndarray, shape (P, S, S) float32, optional
+        Where to write; allocated when not given.
+
+    Returns
+    -------
+    cupy.ndarray of float32, shape (P, S, S)
+    """
+    cp = _cupy()
+    xd = _as_device_array(cp, x, "x", (3,)).astype(cp.float32, copy=False)
+    samples, s, c = xd.shape
+    if xd.size == 0:
+        raise ValueError(f"x is empty (shape {xd.shape})")
+    pd = cp.asarray(pairs)
+    if pd.ndim != 2 or pd.shape[1] != 2 or pd.dtype.kind not in "iu":
+        raise ValueError(f"pairs must be an integer array of shape (P, 2); got {pd.dtype} {pd.shape}")
+    if pd.size and (int(pd.min()) < 0 or int(pd.max()) >= samples):
+        raise ValueError(f"pairs must index samples in [0, {samples}); got values in "
+                         f"[{int(pd.min())}, {int(pd.max())}]")
+    pd = cp.ascontiguousarray(pd, dtype=cp.int32)
+    count = pd.shape[0]
+    if out is None:
+        out = cp.empty((count, s, s), dtype=cp.float32)
+    elif (not is_cupy_array(out) or out.shape != (count, s, s) or out.dtype != cp.float32
+          or not out.flags.c_contiguous):
+        raise ValueError(f"out must be a C-contiguous float32 CuPy array of shape {(count, s, s)}")
+    if count:
+        _core.cuda_pair_blocks(xd.data.ptr, samples, s, c, pd.data.ptr, count, out.data.ptr, bool(tf32),
+                               xd.device.id, cp.cuda.get_current_stream().ptr)
+    return out
