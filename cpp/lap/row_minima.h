@@ -86,6 +86,24 @@ __attribute__((target("avx2"))) RowMinima row_minima_avx2(const T* c, const doub
     return row_minima_scalar(c, v, m, j, acc);
 }
 
+// One row's step of a row-major sweep for column minima: where c_j < v_j, v_j = c_j and
+// row_of_min_j = i (a double, so both blend under the same mask).
+template <class T>
+__attribute__((target("avx2"))) void column_minima_step_avx2(const T* c, int m, double i, double* v,
+                                                             double* row_of_min) {
+    const __m256d row = _mm256_set1_pd(i);
+    int j = 0;
+    for (; j + 4 <= m; j += 4) {
+        const __m256d h = load4(c + j);
+        const __m256d best = _mm256_loadu_pd(v + j);
+        const __m256d lower = _mm256_cmp_pd(h, best, _CMP_LT_OQ);
+        _mm256_storeu_pd(v + j, _mm256_blendv_pd(best, h, lower));
+        _mm256_storeu_pd(row_of_min + j, _mm256_blendv_pd(_mm256_loadu_pd(row_of_min + j), row, lower));
+    }
+    for (; j < m; ++j)
+        if ((double)c[j] < v[j]) { v[j] = c[j]; row_of_min[j] = i; }
+}
+
 inline bool cpu_has_avx2() {
     static const bool has = __builtin_cpu_supports("avx2");
     return has;
@@ -100,6 +118,15 @@ RowMinima row_minima(const T* c, const double* v, int m) {
     if (detail::cpu_has_avx2()) return detail::row_minima_avx2(c, v, m);
 #endif
     return row_minima_scalar(c, v, m);
+}
+
+template <class T>
+void column_minima_step(const T* c, int m, int i, double* v, double* row_of_min) {
+#ifdef SEMRSM_HAVE_AVX2_PATH
+    if (detail::cpu_has_avx2()) return detail::column_minima_step_avx2(c, m, (double)i, v, row_of_min);
+#endif
+    for (int j = 0; j < m; ++j)
+        if ((double)c[j] < v[j]) { v[j] = c[j]; row_of_min[j] = i; }
 }
 
 // A lower bound on the minimum of any assignment, from column potentials v alone (weak LP duality):
