@@ -163,3 +163,32 @@ def test_bad_arrays():
         semrsm.semantic_rsm(np.ones((0, 2, 2, 2)))
     with pytest.raises(ValueError, match="4-D"):
         semrsm.semantic_rsm(np.ones((3, 4, 2)))
+
+
+def test_ctrl_c_stops_quickly_and_leaves_no_threads():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys, threading, numpy as np, semrsm\n"
+        "x = np.random.default_rng(0).random((100, 400, 64)).astype(np.float32)\n"
+        "print('started', flush=True)\n"
+        "try:\n"
+        "    semrsm.semantic_rsm(x, layout='NSC', progress=False)\n"
+        "except KeyboardInterrupt:\n"
+        "    import time\n"
+        "    cpu = time.process_time()\n"
+        "    time.sleep(0.5)\n"
+        "    busy = time.process_time() - cpu > 0.1  # an engine thread still computing\n"
+        "    print('interrupted', threading.active_count(), busy, flush=True)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "started"
+    time.sleep(0.5)
+    sent = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    out, _ = child.communicate(timeout=30)
+    assert out.split() == ["interrupted", "1", "False"]
+    assert time.monotonic() - sent < 5.5  # generous for a loaded CI machine; typically ~0.1 s

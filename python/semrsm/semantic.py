@@ -279,11 +279,15 @@ def _engine(xs, ys, pi, pj, order_x, order_y, sorted_x, sorted_y, matcher, windo
 
 def _run_chunks(pairs, chunk, progress, xs, ys, order_x, order_y, sorted_x, sorted_y, matcher, window,
                 topk, want_perm, threads, objective, bound, perm):
-    from tqdm.auto import tqdm
+    import contextlib
 
-    bar = tqdm(total=pairs.count, unit="pair", desc=f"semantic RSM ({matcher})",
-               disable=progress is False or pairs.count == 0, delay=0 if progress else 2.0)
-    with bar:
+    if progress is False or pairs.count == 0:
+        bar = contextlib.nullcontext(None)  # not even tqdm's monitor thread
+    else:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=pairs.count, unit="pair", desc=f"semantic RSM ({matcher})", delay=0 if progress else 2.0)
+    with bar as bar:
         for lo in range(0, pairs.count, chunk):
             hi = min(pairs.count, lo + chunk)
             pi, pj = pairs.slice(lo, hi)
@@ -298,7 +302,8 @@ def _run_chunks(pairs, chunk, progress, xs, ys, order_x, order_y, sorted_x, sort
                 perm[pi, pj] = p
                 if pairs.symmetric:
                     perm[pj, pi] = _inverse(p)
-            bar.update(hi - lo)
+            if bar is not None:
+                bar.update(hi - lo)
 
 
 def _perms_of(requested, xs, ys, order_x, order_y, sorted_x, sorted_y, matcher, window, topk, threads,
