@@ -80,7 +80,7 @@ py::tuple solve_typed(py::array_t<T, py::array::c_style> costs, bool maximize, c
     if (costs.ndim() != 3) throw py::value_error("costs must have shape (batch, n, m)");
     const int64_t batch = costs.shape(0);
     const int64_t n = costs.shape(1), m = costs.shape(2);
-    if (n > m) throw py::value_error("the engine needs n <= m; transpose wider problems");
+    if (n < 1 || n > m) throw py::value_error("the engine needs 1 <= n <= m; transpose wider problems");
     if (m > INT32_MAX) throw py::value_error("problems are limited to 2^31 - 1 columns");
     SolveOptions options;
     options.method = parse_method(method);

@@ -53,18 +53,22 @@ struct ThreadScratch {
     std::vector<T> negated;  // the maximisation problem rewritten as a minimisation
 };
 
-// The entry checks, one pass over the problem as given (before any negation).
+// The entry checks, one pass over the problem as given (before any negation). Written as a
+// min/max/count reduction, which compilers vectorise; flags or-ed per entry are not.
 template <class T>
 LapStatus check_entries(const T* problem, int64_t size, bool maximize, Method method, bool* forbidden) {
-    bool nan = false, pos_inf = false, neg_inf = false;
+    T lo = problem[0], hi = problem[0];
+    int64_t nans = 0;
     for (int64_t k = 0; k < size; ++k) {
-        const double a = problem[k];
-        nan |= a != a;
-        pos_inf |= a == kInf;
-        neg_inf |= a == -kInf;
+        const T a = problem[k];
+        lo = a < lo ? a : lo;
+        hi = a > hi ? a : hi;
+        nans += a != a;
     }
+    const bool pos_inf = hi == std::numeric_limits<T>::infinity();
+    const bool neg_inf = lo == -std::numeric_limits<T>::infinity();
     *forbidden = maximize ? neg_inf : pos_inf;
-    if (nan) return LapStatus::nan_cost;
+    if (nans > 0) return LapStatus::nan_cost;
     if (maximize ? pos_inf : neg_inf) return LapStatus::invalid_infinity;
     if (*forbidden && (method == Method::auction || method == Method::greedy))
         return LapStatus::forbidden_unsupported;

@@ -45,7 +45,6 @@ LapStatus solve_full_block(const T* a, const T* b, int S, int C, Matcher matcher
         case Matcher::auction: {
             const AuctionSchedule schedule = default_auction_schedule(c, S, S, 0.0);
             status = solve_auction(c, S, S, schedule, s.x.data(), s.v.data(), s.lap, cancel);
-            for (int j = 0; j < S; ++j) s.v[j] = -s.v[j];  // prices -> column potentials
             if (status == LapStatus::ok) *upper = -dual_lower_bound(c, S, S, s.v.data());
             break;
         }
