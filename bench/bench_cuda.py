@@ -56,9 +56,10 @@ def cpu_time(fn, repeats=3):
 
 def features(samples, n, channels, seed=0):
     """ReLU conv features of photo crops, (samples, n, channels) float32 (semrsm.datasets)."""
-    side = int(round(np.sqrt(n)))
+    side = int(np.ceil(np.sqrt(n)))  # n not a square: the first n positions of a larger map
     x = semantic_features(samples, side, channels, seed=seed)
-    return np.ascontiguousarray(x.reshape(samples, channels, n).transpose(0, 2, 1))
+    x = x.reshape(samples, channels, side * side)[:, :, :n]
+    return np.ascontiguousarray(x.transpose(0, 2, 1))
 
 
 def semantic_batch(count, n, channels=256, seed=0):

@@ -41,25 +41,31 @@ template <int G>
 struct Shared {
     static constexpr int W = G / 32;
     double* slot_d;    // 2 * W
-    double* slot_v;    // 2 * W
+    double* slot_v;    // 2 * W (also the second minimum of a top-2 reduction)
     unsigned* slot_k;  // 2 * W
+    unsigned* slot_k2; // 2 * W
     int* y;            // m
     int* pred;         // m
     int* x;            // n
+    int* queue;        // n: free rows of the augmenting row reduction, a ring
+    int* count;        // 1
     int parity = 0;
 
     __host__ __device__ static size_t bytes(int n, int m) {
-        const size_t b = sizeof(double) * 4 * W + sizeof(unsigned) * 2 * W + sizeof(int) * (2 * (size_t)m + n);
+        const size_t b = sizeof(double) * 4 * W + sizeof(unsigned) * 4 * W +
+                         sizeof(int) * (2 * (size_t)m + 2 * (size_t)n + 1);
         return (b + 15) / 16 * 16;
     }
     __device__ Shared(unsigned char* base, int n, int m) {
         slot_d = reinterpret_cast<double*>(base);
         slot_v = slot_d + 2 * W;
         slot_k = reinterpret_cast<unsigned*>(slot_v + 2 * W);
-        y = reinterpret_cast<int*>(slot_k + 2 * W);
+        slot_k2 = slot_k + 2 * W;
+        y = reinterpret_cast<int*>(slot_k2 + 2 * W);
         pred = y + m;
         x = pred + m;
-        (void)n;
+        queue = x + n;
+        count = queue + n;
     }
 };
 
@@ -129,13 +135,68 @@ __device__ __forceinline__ double group_reduce(double value, bool take_max, Shar
     }
 }
 
+// The two smallest (value, key) pairs over the group: the best and second best column of a row.
+struct Top2 {
+    double m1;
+    unsigned k1;
+    double m2;
+    unsigned k2;
+};
+
+__device__ __forceinline__ bool before(double a, unsigned ka, double b, unsigned kb) {
+    return a < b || (a == b && ka < kb);
+}
+
+__device__ __forceinline__ Top2 merge(const Top2& a, const Top2& b) {
+    Top2 w = before(a.m1, a.k1, b.m1, b.k1) ? a : b;
+    const Top2& l = before(a.m1, a.k1, b.m1, b.k1) ? b : a;
+    if (before(l.m1, l.k1, w.m2, w.k2)) { w.m2 = l.m1; w.k2 = l.k1; }
+    return w;
+}
+
+__device__ __forceinline__ Top2 warp_top2(Top2 t) {
+#pragma unroll
+    for (int off = 16; off; off >>= 1) {
+        Top2 o;
+        o.m1 = __shfl_xor_sync(kFull, t.m1, off);
+        o.k1 = __shfl_xor_sync(kFull, t.k1, off);
+        o.m2 = __shfl_xor_sync(kFull, t.m2, off);
+        o.k2 = __shfl_xor_sync(kFull, t.k2, off);
+        t = merge(t, o);
+    }
+    return t;
+}
+
+template <int G>
+__device__ __forceinline__ Top2 group_top2(Top2 t, Shared<G>& sh) {
+    t = warp_top2(t);
+    if constexpr (G == 32) {
+        return t;
+    } else {
+        constexpr int W = G / 32;
+        const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+        const int base = sh.parity * W;
+        sh.parity ^= 1;
+        if (lane == 0) {
+            sh.slot_d[base + warp] = t.m1;
+            sh.slot_k[base + warp] = t.k1;
+            sh.slot_v[base + warp] = t.m2;
+            sh.slot_k2[base + warp] = t.k2;
+        }
+        __syncthreads();
+        Top2 p{CUDART_INF, UINT_MAX, CUDART_INF, UINT_MAX};
+        if (lane < W) p = {sh.slot_d[base + lane], sh.slot_k[base + lane], sh.slot_v[base + lane], sh.slot_k2[base + lane]};
+        return warp_top2(p);
+    }
+}
+
 template <class T, int G, int CPL>
 __global__ void __launch_bounds__(G == 32 ? 128 : G)
 sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double sign,
            int32_t* __restrict__ col_out, double* __restrict__ objective_out,
            double* __restrict__ bound_out, double* __restrict__ u_out, double* __restrict__ v_out,
            int8_t* __restrict__ status_out) {
-    constexpr int P = G == 32 ? 4 : 1;  // problems per block
+    const int P = G == 32 ? blockDim.x >> 5 : 1;  // problems per block
     constexpr int W = G / 32;
     extern __shared__ __align__(16) unsigned char smem[];
     const int group = G == 32 ? threadIdx.x >> 5 : 0;
@@ -191,6 +252,66 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
         if constexpr (G == 32) infeasible = __any_sync(kFull, empty_column);
         else infeasible = __syncthreads_or(empty_column);
         group_sync<G>();
+    }
+
+    if (!infeasible) {
+        // Augmenting row reduction (JV sec. 3): a free row i takes its best column j1, lowering
+        // v_j1 until j1 ties with the second best (u2 - u1), and displaces j1's row, which is
+        // processed next (strict decrease) or queued (tie, then i takes the second best column).
+        // It keeps the invariant of the augmentation below and assigns most rows in one row scan
+        // each; a budget of ARR steps bounds it (tiny float decrements could go on for long), and
+        // whatever stays free is left to the shortest augmenting paths.
+        if (tid == 0) {
+            int k = 0;
+            for (int i = 0; i < n; ++i)
+                if (x[i] < 0) sh.queue[k++] = i;
+            *sh.count = k;
+        }
+        group_sync<G>();
+        int count = *sh.count, head = 0;
+        for (long long budget = 4LL * n; head < count && budget > 0; --budget) {
+            const int i = sh.queue[head % n];
+            ++head;
+            const T* ci = c + (long long)i * m;
+            Top2 t{CUDART_INF, UINT_MAX, CUDART_INF, UINT_MAX};
+#pragma unroll
+            for (int k = 0; k < CPL; ++k) {
+                if (!(valid >> k & 1)) continue;
+                const unsigned j = (unsigned)(k * G + tid);
+                const double h = sign * (double)ci[j] - v[k];
+                if (before(h, j, t.m1, t.k1)) { t.m2 = t.m1; t.k2 = t.k1; t.m1 = h; t.k1 = j; }
+                else if (before(h, j, t.m2, t.k2)) { t.m2 = h; t.k2 = j; }
+            }
+            t = group_top2<G>(t, sh);
+            if (t.m1 == CUDART_INF) { infeasible = true; break; }  // a row with every entry forbidden
+            if (t.m2 == CUDART_INF) continue;  // one usable column: leave the row to the paths
+            int j1 = (int)t.k1;
+            int i0 = y[j1];
+            const bool strict = t.m1 < t.m2;
+            if (strict) {
+#pragma unroll
+                for (int k = 0; k < CPL; ++k)
+                    if (k * G + tid == j1) v[k] -= t.m2 - t.m1;
+            } else if (i0 >= 0) {
+                j1 = (int)t.k2;
+                i0 = y[j1];
+            }
+            group_sync<G>();  // every thread has read y before it changes
+            if (tid == 0) {
+                x[i] = j1;
+                y[j1] = i;
+                if (i0 >= 0) {
+                    x[i0] = -1;
+                    if (strict) sh.queue[(head - 1) % n] = i0;
+                    else sh.queue[count % n] = i0;
+                }
+            }
+            if (i0 >= 0) {
+                if (strict) --head;
+                else ++count;
+            }
+            group_sync<G>();
+        }
     }
 
     for (int f = 0; f < n && !infeasible; ++f) {
@@ -316,8 +437,10 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
 }
 
 template <class T, int G, int CPL>
-void launch(const DeviceLapBatch& p, cudaStream_t stream) {
-    constexpr int P = G == 32 ? 4 : 1;
+void launch(const DeviceLapBatch& p, int multiprocessors, cudaStream_t stream) {
+    // A warp per problem: four to a block when there are enough problems to fill every SM beyond
+    // its limit of 32 blocks, else one, so that a small batch still spreads over all SMs.
+    const int P = G == 32 && p.batch >= 32LL * multiprocessors ? 4 : 1;
     const size_t bytes = Shared<G>::bytes(p.n, p.m) * P;
     auto kernel = sap_kernel<T, G, CPL>;
     if (bytes > 48 * 1024)
@@ -337,32 +460,32 @@ void launch(const DeviceLapBatch& p, cudaStream_t stream) {
 }
 
 template <class T, int CPL>
-void launch_block(int g, const DeviceLapBatch& p, cudaStream_t stream) {
+void launch_block(int g, const DeviceLapBatch& p, int sms, cudaStream_t stream) {
     switch (g) {
-        case 64: return launch<T, 64, CPL>(p, stream);
-        case 128: return launch<T, 128, CPL>(p, stream);
-        case 256: return launch<T, 256, CPL>(p, stream);
-        case 512: return launch<T, 512, CPL>(p, stream);
-        default: return launch<T, 1024, CPL>(p, stream);
+        case 64: return launch<T, 64, CPL>(p, sms, stream);
+        case 128: return launch<T, 128, CPL>(p, sms, stream);
+        case 256: return launch<T, 256, CPL>(p, sms, stream);
+        case 512: return launch<T, 512, CPL>(p, sms, stream);
+        default: return launch<T, 1024, CPL>(p, sms, stream);
     }
 }
 
 template <class T>
 void dispatch(const DeviceLapBatch& p, int multiprocessors, cudaStream_t stream) {
     const int m = p.m;
-    if (m <= 32) return launch<T, 32, 1>(p, stream);
-    if (m <= 64) return launch<T, 32, 2>(p, stream);
-    if (m <= 128) return launch<T, 32, 4>(p, stream);
-    if (m <= 256) return launch<T, 32, 8>(p, stream);
+    if (m <= 32) return launch<T, 32, 1>(p, multiprocessors, stream);
+    if (m <= 64) return launch<T, 32, 2>(p, multiprocessors, stream);
+    if (m <= 128) return launch<T, 32, 4>(p, multiprocessors, stream);
+    if (m <= 256) return launch<T, 32, 8>(p, multiprocessors, stream);
     // Above 256 columns a block per problem. Few problems leave most of the GPU idle, so spread
     // each over more threads (2 columns each); many problems fill it, so 8 columns per thread.
     int cpl = p.batch < 2LL * multiprocessors ? 2 : 8;
     int g = 64;
     while (g * cpl < m && g < 1024) g *= 2;
     while (g * cpl < m) cpl *= 2;
-    if (cpl == 2) return launch_block<T, 2>(g, p, stream);
-    if (cpl == 4) return launch_block<T, 4>(g, p, stream);
-    return launch_block<T, 8>(g, p, stream);
+    if (cpl == 2) return launch_block<T, 2>(g, p, multiprocessors, stream);
+    if (cpl == 4) return launch_block<T, 4>(g, p, multiprocessors, stream);
+    return launch_block<T, 8>(g, p, multiprocessors, stream);
 }
 
 }  // namespace
