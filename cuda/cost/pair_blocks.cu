@@ -22,12 +22,46 @@
 namespace semrsm::cuda {
 namespace {
 
+// Global -> registers -> shared staging of one k-slice of the A (rows row0..) and B (rows col0..)
+// tiles, zero-padded outside S x C: consecutive threads read consecutive k, stores are k-major.
+template <int BM, int BN, int BK, int NT>
+struct TileLoader {
+    static constexpr int LA = (BM * BK + NT - 1) / NT, LB = (BN * BK + NT - 1) / NT;
+    float ra[LA], rb[LB];
+
+    __device__ __forceinline__ void load(const float* A, const float* B, int row0, int col0, int S, int C,
+                                         int k0, int tid) {
+#pragma unroll
+        for (int l = 0; l < LA; ++l) {
+            const int e = tid + l * NT, kk = e % BK, r = e / BK, gr = row0 + r, gk = k0 + kk;
+            ra[l] = (e < BM * BK && gr < S && gk < C) ? A[(long long)gr * C + gk] : 0.0f;
+        }
+#pragma unroll
+        for (int l = 0; l < LB; ++l) {
+            const int e = tid + l * NT, kk = e % BK, r = e / BK, gr = col0 + r, gk = k0 + kk;
+            rb[l] = (e < BN * BK && gr < S && gk < C) ? B[(long long)gr * C + gk] : 0.0f;
+        }
+    }
+    template <int LDA, int LDB>
+    __device__ __forceinline__ void store(float (*As)[LDA], float (*Bs)[LDB], int tid) const {
+#pragma unroll
+        for (int l = 0; l < LA; ++l) {
+            const int e = tid + l * NT;
+            if (e < BM * BK) As[e % BK][e / BK] = ra[l];
+        }
+#pragma unroll
+        for (int l = 0; l < LB; ++l) {
+            const int e = tid + l * NT;
+            if (e < BN * BK) Bs[e % BK][e / BK] = rb[l];
+        }
+    }
+};
+
 template <int TY, int TX, int TM, int TN, int BK>
 __global__ void __launch_bounds__(TY * TX)
 pair_blocks_f32(const float* __restrict__ X, int S, int C, const int32_t* __restrict__ pairs,
                 int tiles, float* __restrict__ out) {
     constexpr int BM = TY * TM, BN = TX * TN, NT = TY * TX;
-    constexpr int LA = (BM * BK + NT - 1) / NT, LB = (BN * BK + NT - 1) / NT;
     __shared__ float As[2][BK][BM + 1];
     __shared__ float Bs[2][BK][BN + 1];
     const long long blk = blockIdx.x;
@@ -39,31 +73,7 @@ pair_blocks_f32(const float* __restrict__ X, int S, int C, const int32_t* __rest
     const float* B = X + pairs[2 * p + 1] * plane;
     const int tid = threadIdx.x, ty = tid / TX, tx = tid % TX;
 
-    float ra[LA], rb[LB];
-    auto load = [&](int k0) {
-#pragma unroll
-        for (int l = 0; l < LA; ++l) {
-            const int e = tid + l * NT, kk = e % BK, r = e / BK, gr = row0 + r, gk = k0 + kk;
-            ra[l] = (e < BM * BK && gr < S && gk < C) ? A[(long long)gr * C + gk] : 0.0f;
-        }
-#pragma unroll
-        for (int l = 0; l < LB; ++l) {
-            const int e = tid + l * NT, kk = e % BK, r = e / BK, gr = col0 + r, gk = k0 + kk;
-            rb[l] = (e < BN * BK && gr < S && gk < C) ? B[(long long)gr * C + gk] : 0.0f;
-        }
-    };
-    auto store = [&](int buf) {
-#pragma unroll
-        for (int l = 0; l < LA; ++l) {
-            const int e = tid + l * NT;
-            if (e < BM * BK) As[buf][e % BK][e / BK] = ra[l];
-        }
-#pragma unroll
-        for (int l = 0; l < LB; ++l) {
-            const int e = tid + l * NT;
-            if (e < BN * BK) Bs[buf][e % BK][e / BK] = rb[l];
-        }
-    };
+    TileLoader<BM, BN, BK, NT> tiles_in;
 
     float acc[TM][TN];
 #pragma unroll
@@ -71,13 +81,14 @@ pair_blocks_f32(const float* __restrict__ X, int S, int C, const int32_t* __rest
 #pragma unroll
         for (int q = 0; q < TN; ++q) acc[a][q] = 0.0f;
 
-    load(0);
-    store(0);
+    tiles_in.load(A, B, row0, col0, S, C, 0, tid);
+    tiles_in.store(As[0], Bs[0], tid);
     __syncthreads();
     int buf = 0;
     for (int k0 = 0; k0 < C; k0 += BK) {
         const bool more = k0 + BK < C;
-        if (more) load(k0 + BK);  // in flight while this tile is multiplied
+        // The next slice is in flight while this one is multiplied.
+        if (more) tiles_in.load(A, B, row0, col0, S, C, k0 + BK, tid);
 #pragma unroll
         for (int kk = 0; kk < BK; ++kk) {
             float a[TM], bv[TN];
@@ -90,7 +101,8 @@ pair_blocks_f32(const float* __restrict__ X, int S, int C, const int32_t* __rest
 #pragma unroll
                 for (int q = 0; q < TN; ++q) acc[r][q] = fmaf(a[r], bv[q], acc[r][q]);
         }
-        if (more) store(buf ^ 1);  // the other buffer: everyone finished it before the last barrier
+        // The other buffer: every thread finished reading it before the last barrier.
+        if (more) tiles_in.store(As[buf ^ 1], Bs[buf ^ 1], tid);
         __syncthreads();
         buf ^= 1;
     }
@@ -116,7 +128,6 @@ __global__ void __launch_bounds__(TY * TX)
 pair_blocks_f32x4(const float* __restrict__ X, int S, int C, const int32_t* __restrict__ pairs,
                   int tiles, float* __restrict__ out) {
     constexpr int BM = TY * 8, BN = TX * 8, NT = TY * TX, LDA = BM + 4, LDB = BN + 4;
-    constexpr int LA = (BM * BK + NT - 1) / NT, LB = (BN * BK + NT - 1) / NT;
     __shared__ __align__(16) float As[2][BK][LDA];
     __shared__ __align__(16) float Bs[2][BK][LDB];
     const long long blk = blockIdx.x;
@@ -128,31 +139,7 @@ pair_blocks_f32x4(const float* __restrict__ X, int S, int C, const int32_t* __re
     const float* B = X + pairs[2 * p + 1] * plane;
     const int tid = threadIdx.x, ty = tid / TX, tx = tid % TX;
 
-    float ra[LA], rb[LB];
-    auto load = [&](int k0) {
-#pragma unroll
-        for (int l = 0; l < LA; ++l) {
-            const int e = tid + l * NT, kk = e % BK, r = e / BK, gr = row0 + r, gk = k0 + kk;
-            ra[l] = (e < BM * BK && gr < S && gk < C) ? A[(long long)gr * C + gk] : 0.0f;
-        }
-#pragma unroll
-        for (int l = 0; l < LB; ++l) {
-            const int e = tid + l * NT, kk = e % BK, r = e / BK, gr = col0 + r, gk = k0 + kk;
-            rb[l] = (e < BN * BK && gr < S && gk < C) ? B[(long long)gr * C + gk] : 0.0f;
-        }
-    };
-    auto store = [&](int buf) {
-#pragma unroll
-        for (int l = 0; l < LA; ++l) {
-            const int e = tid + l * NT;
-            if (e < BM * BK) As[buf][e % BK][e / BK] = ra[l];
-        }
-#pragma unroll
-        for (int l = 0; l < LB; ++l) {
-            const int e = tid + l * NT;
-            if (e < BN * BK) Bs[buf][e % BK][e / BK] = rb[l];
-        }
-    };
+    TileLoader<BM, BN, BK, NT> tiles_in;
 
     float acc[8][8];
 #pragma unroll
@@ -160,13 +147,13 @@ pair_blocks_f32x4(const float* __restrict__ X, int S, int C, const int32_t* __re
 #pragma unroll
         for (int q = 0; q < 8; ++q) acc[a][q] = 0.0f;
 
-    load(0);
-    store(0);
+    tiles_in.load(A, B, row0, col0, S, C, 0, tid);
+    tiles_in.store(As[0], Bs[0], tid);
     __syncthreads();
     int buf = 0;
     for (int k0 = 0; k0 < C; k0 += BK) {
         const bool more = k0 + BK < C;
-        if (more) load(k0 + BK);
+        if (more) tiles_in.load(A, B, row0, col0, S, C, k0 + BK, tid);
 #pragma unroll
         for (int kk = 0; kk < BK; ++kk) {
             const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][kk][4 * ty]);
@@ -180,7 +167,7 @@ pair_blocks_f32x4(const float* __restrict__ X, int S, int C, const int32_t* __re
 #pragma unroll
                 for (int q = 0; q < 8; ++q) acc[r][q] = fmaf(a[r], bv[q], acc[r][q]);
         }
-        if (more) store(buf ^ 1);
+        if (more) tiles_in.store(As[buf ^ 1], Bs[buf ^ 1], tid);
         __syncthreads();
         buf ^= 1;
     }
@@ -223,7 +210,7 @@ pair_blocks_tf32(const float* __restrict__ X, int S, int C, const int32_t* __res
         for (int q = 0; q < 2; ++q) wmma::fill_fragment(acc[a][q], 0.0f);
 
     for (int k0 = 0; k0 < C; k0 += kTK) {
-#pragma unroll
+#pragma unroll 4
         for (int l = 0; l < kT * kTK / 128; ++l) {
             const int e = tid + l * 128, kk = e % kTK, r = e / kTK, gk = k0 + kk;
             const int ga = row0 + r, gb = col0 + r;
