@@ -258,6 +258,8 @@ def _requested_pairs(pairs, n: int, m: int) -> np.ndarray:
         arr = np.asarray(pairs)
     except Exception:
         arr = None
+    if arr is not None and arr.size == 0:
+        return np.empty((0, 2), dtype=np.int64)
     if arr is None or arr.ndim != 2 or arr.shape[1] != 2 or arr.dtype.kind not in "iu":
         raise ValueError("return_perm must be True, False or a sequence of (i, j) integer pairs")
     if ((arr[:, 0] < 0) | (arr[:, 0] >= n) | (arr[:, 1] < 0) | (arr[:, 1] >= m)).any():
