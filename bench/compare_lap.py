@@ -42,7 +42,7 @@ def single_problems(sizes, kinds, slow_peers_up_to):
         for kind in kinds:
             batch = problems(kind, n, count, seed=n)
             chosen = {k: f for k, f in solvers.items()
-                      if n <= slow_peers_up_to or k in ("scipy", "semrsm.auto", "semrsm.jv", "semrsm.hybrid", "ortools")}
+                      if n <= slow_peers_up_to or k.startswith("semrsm") or k in ("scipy", "ortools")}
             for row in compare_solvers(chosen, batch, repeats=repeats):
                 rows.append({"kind": kind, "n": n, **row})
                 print(f"{kind:9s} n={n:5d} {row['solver']:14s} {row['ms']:10.3f} ms  x{row['speedup']:.2f}",

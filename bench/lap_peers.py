@@ -80,7 +80,7 @@ def _lap_distribution() -> str:
 def available_solvers() -> dict:
     """Name -> solve(cost) for semrsm's exact methods and every peer that imports here."""
     solvers = {"scipy": _scipy, "semrsm.auto": _semrsm("auto"), "semrsm.jv": _semrsm("jv"),
-               "semrsm.hybrid": _semrsm("hybrid")}
+               "semrsm.hybrid": _semrsm("hybrid"), "semrsm.auction": _semrsm("auction")}
     peers = {"lap": (_lap_distribution(), _lap), "lapjv": ("lapjv", _lapjv),
              "fastlap": ("fastlap", _fastlap), "ortools": ("ortools", _ortools)}
     for module, (name, solve) in peers.items():

@@ -35,15 +35,18 @@ enum class LapStatus : int8_t {
 // Scratch arrays reused across problems by one thread, so that a batch of small problems does not
 // allocate per problem.
 struct LapWorkspace {
-    std::vector<double> d;          // shortest path lengths / auction prices
-    std::vector<int32_t> pred;      // predecessor row of each column on the path tree
-    std::vector<int32_t> cols;      // column order: [0, low) scanned, [low, up) at the current minimum
-    std::vector<int32_t> row4col;   // y: the row assigned to each column, -1 if none
-    std::vector<int32_t> free_rows; // rows still to be assigned
+    std::vector<double> d;           // shortest path lengths; scratch of the other steps
+    std::vector<double> pred;        // row before each column on the path tree (a double, see sap.h)
+    std::vector<uint64_t> settled;   // all ones for columns whose distance is final, else 0
+    std::vector<uint64_t> free_mask; // all ones for columns no row holds, else 0
+    std::vector<int32_t> cols;       // settled columns in order; scratch of the other steps
+    std::vector<int32_t> row4col;    // y: the row assigned to each column, -1 if none
+    std::vector<int32_t> free_rows;  // rows still to be assigned
 
     void reserve(int n, int m) {
         if ((int)d.size() < m) {
-            d.resize(m); pred.resize(m); cols.resize(m); row4col.resize(m);
+            d.resize(m); pred.resize(m); settled.resize(m); free_mask.resize(m);
+            cols.resize(m); row4col.resize(m);
         }
         if ((int)free_rows.size() < std::max(n, m)) free_rows.resize(std::max(n, m));
     }

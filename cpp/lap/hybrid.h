@@ -31,9 +31,7 @@ LapStatus solve_hybrid(const T* c, int n, int m, bool forbidden, double eps_fina
     int nfree = 0;
     for (int i = 0; i < n; ++i) {
         const T* ci = c + (int64_t)i * m;
-        double row_min = kInf;
-        for (int j = 0; j < m; ++j) row_min = std::min(row_min, (double)ci[j] - v[j]);
-        if ((double)ci[x[i]] - v[x[i]] == row_min) {
+        if ((double)ci[x[i]] - v[x[i]] == row_minima(ci, v, m).best) {
             y[x[i]] = i;
         } else {
             x[i] = -1;
