@@ -107,6 +107,12 @@ def bench_cost_blocks(quick):
         pd = cp.asarray(pairs)
         out = cp.empty((count, s, s), dtype=cp.float32)
         t_ours = gpu_time(lambda: _cuda.pair_cost_blocks(x, pd, out=out))
+        variants = []
+        for tile in ("98", "112", "112k16", "128"):  # every float32 kernel, forced (SEMRSM_PAIR_TILE)
+            os.environ["SEMRSM_PAIR_TILE"] = tile
+            variants.append(f"{tile}: {gpu_time(lambda: _cuda.pair_cost_blocks(x, pd, out=out)) * 1e3:.2f}")
+        del os.environ["SEMRSM_PAIR_TILE"]
+        print(f"S={s} C={c} float32 kernels (ms): " + ", ".join(variants), flush=True)
         t_tf32 = gpu_time(lambda: _cuda.pair_cost_blocks(x, pd, out=out, tf32=True))
         sub = pd[:50]
         ref = cp.matmul(x[sub[:, 0]].astype(cp.float64), x[sub[:, 1]].astype(cp.float64).transpose(0, 2, 1))

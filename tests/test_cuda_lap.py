@@ -88,19 +88,26 @@ def test_dual_feasibility_and_tightness(rng):
         assert np.abs(reduced[np.arange(90), col[b]]).max() <= 1e-9
 
 
-def test_semantic_costs_match_cpu_engine():
+@pytest.mark.parametrize("maximize", [False, True])
+def test_semantic_costs_match_cpu_engine(maximize):
     costs = semantic_costs(24, 64)
-    gpu = semrsm.solve(cp.asarray(costs))
-    cpu = semrsm.solve(costs, method="jv")
+    if maximize:
+        costs = -costs
+    gpu = semrsm.solve(cp.asarray(costs), maximize=maximize)
+    cpu = semrsm.solve(costs, method="jv", maximize=maximize)
     np.testing.assert_allclose(gpu.objective.get(), cpu.objective, rtol=1e-9, atol=1e-6)
     for b in range(0, 24, 6):
-        check_assignment(costs[b], gpu.col[b].get(), float(gpu.objective[b]))
+        check_assignment(costs[b], gpu.col[b].get(), float(gpu.objective[b]), maximize)
 
 
-def test_semantic_costs_256():
-    costs = semantic_costs(4, 256)
+@pytest.mark.parametrize("n", [256, 400, 1024])
+def test_semantic_costs_auction_path(n):
+    """Inner-product costs leave most rows free after column reduction: the auction hand-over path,
+    warp (256) and block (400, 1024) kernels."""
+    costs = semantic_costs(3, n)
     gpu = semrsm.solve(cp.asarray(costs))
-    cpu = semrsm.solve(costs, method="jv")
+    np.testing.assert_array_less(gpu.objective.get() - gpu.bound.get(), 1e-6 * np.abs(gpu.objective.get()) + 1e-6)
+    cpu = semrsm.solve(costs)
     np.testing.assert_allclose(gpu.objective.get(), cpu.objective, rtol=1e-9, atol=1e-5)
 
 

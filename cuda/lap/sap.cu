@@ -111,14 +111,17 @@ __device__ __forceinline__ Argmin group_argmin(double d, unsigned key, double v,
     }
 }
 
-// Sum (max when `take_max`) of one value per thread over the group, returned to every thread.
+enum class Op { sum, max, min };
+
+__device__ __forceinline__ double combine(Op op, double a, double b) {
+    return op == Op::sum ? a + b : op == Op::max ? fmax(a, b) : fmin(a, b);
+}
+
+// Sum, max or min of one value per thread over the group, returned to every thread.
 template <int G>
-__device__ __forceinline__ double group_reduce(double value, bool take_max, Shared<G>& sh) {
+__device__ __forceinline__ double group_reduce(double value, Op op, Shared<G>& sh) {
 #pragma unroll
-    for (int off = 16; off; off >>= 1) {
-        const double other = __shfl_xor_sync(kFull, value, off);
-        value = take_max ? fmax(value, other) : value + other;
-    }
+    for (int off = 16; off; off >>= 1) value = combine(op, value, __shfl_xor_sync(kFull, value, off));
     if constexpr (G == 32) {
         return value;
     } else {
@@ -130,7 +133,7 @@ __device__ __forceinline__ double group_reduce(double value, bool take_max, Shar
         __syncthreads();
         // Every warp adds the W partials in the same order, so every thread gets the same bits.
         double total = sh.slot_d[base];
-        for (int w = 1; w < W; ++w) total = take_max ? fmax(total, sh.slot_d[base + w]) : total + sh.slot_d[base + w];
+        for (int w = 1; w < W; ++w) total = combine(op, total, sh.slot_d[base + w]);
         return total;
     }
 }
@@ -190,6 +193,23 @@ __device__ __forceinline__ Top2 group_top2(Top2 t, Shared<G>& sh) {
     }
 }
 
+// Best and second best column of row ci over the reduced costs sign * c - v (a bid, or an ARR step).
+template <class T, int G, int CPL>
+__device__ __forceinline__ Top2 row_top2(const T* ci, const double (&v)[CPL], unsigned valid, double sign,
+                                         Shared<G>& sh) {
+    const int tid = G == 32 ? threadIdx.x & 31 : threadIdx.x;
+    Top2 t{CUDART_INF, UINT_MAX, CUDART_INF, UINT_MAX};
+#pragma unroll
+    for (int k = 0; k < CPL; ++k) {
+        if (!(valid >> k & 1)) continue;
+        const unsigned j = (unsigned)(k * G + tid);
+        const double h = sign * (double)ci[j] - v[k];
+        if (before(h, j, t.m1, t.k1)) { t.m2 = t.m1; t.k2 = t.k1; t.m1 = h; t.k1 = j; }
+        else if (before(h, j, t.m2, t.k2)) { t.m2 = h; t.k2 = j; }
+    }
+    return group_top2<G>(t, sh);
+}
+
 template <class T, int G, int CPL>
 __global__ void __launch_bounds__(G == 32 ? 128 : G)
 sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double sign,
@@ -222,6 +242,9 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
     group_sync<G>();
 
     bool infeasible = false;
+    bool use_auction = false;
+    double lo = CUDART_INF, hi = -CUDART_INF;
+    bool integral = true, forbidden = false;
     if (n == m) {
         // Column reduction (JV sec. 3): v_j = min_i c_ij; each column claims its argmin row if no
         // column took it first. Claimed edges have zero reduced cost at the row minimum, as
@@ -238,6 +261,13 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
                 if (!(valid >> k & 1)) continue;
                 const double h = sign * (double)ci[k * G + tid];
                 if (h < best[k]) { best[k] = h; arg[k] = i; }
+                if (h == CUDART_INF) {
+                    forbidden = true;
+                } else {
+                    lo = fmin(lo, h);
+                    hi = fmax(hi, h);
+                    integral = integral && h == floor(h);
+                }
             }
         }
         bool empty_column = false;
@@ -252,9 +282,84 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
         if constexpr (G == 32) infeasible = __any_sync(kFull, empty_column);
         else infeasible = __syncthreads_or(empty_column);
         group_sync<G>();
+        // As solve_exact (cpp/lap/exact.h): when column reduction leaves most rows free (inner-
+        // product costs: one large-norm row is the best of nearly every column), the auction
+        // hybrid of cpp/lap/hybrid.h instead of JV's row reduction and n shortest paths.
+        double nfree = 0.0;
+        for (int i = tid; i < n; i += G) nfree += x[i] < 0 ? 1.0 : 0.0;
+        nfree = group_reduce<G>(nfree, Op::sum, sh);
+        const bool any_forbidden = group_reduce<G>(forbidden ? 1.0 : 0.0, Op::max, sh) > 0.0;
+        lo = group_reduce<G>(lo, Op::min, sh);
+        hi = group_reduce<G>(hi, Op::max, sh);
+        integral = group_reduce<G>(integral ? 0.0 : 1.0, Op::max, sh) == 0.0;
+        use_auction = !infeasible && n >= 2 && !any_forbidden && 2.0 * nfree > n && hi > lo;
     }
 
-    if (!infeasible) {
+    if (use_auction) {
+        // Forward auction with eps-scaling, Gauss-Seidel (cpp/lap/auction.h, step for step): the
+        // free row at the head of the queue takes its best column j1 and lowers v_j1 until j1 is
+        // eps dearer than its second best; the row it displaces joins the tail. Every phase starts
+        // with all rows free and keeps the potentials; the last one stops at the hand-over eps of
+        // cpp/lap/hybrid.h, range / (512 m) with the default start.
+        const double range = hi - lo;
+        const double eps_start = fmax(range / 4.0, integral ? 1.0 / (m + 1) : range * 1e-9 / m);
+        const double eps_final = fmin(eps_start * 4.0 / (512.0 * m), eps_start);
+#pragma unroll
+        for (int k = 0; k < CPL; ++k) v[k] = 0.0;
+        for (double eps = eps_start;; eps = fmax(eps / 6.0, eps_final)) {
+#pragma unroll
+            for (int k = 0; k < CPL; ++k)
+                if (valid >> k & 1) y[k * G + tid] = -1;
+            for (int i = tid; i < n; i += G) { x[i] = -1; sh.queue[i] = i; }
+            group_sync<G>();
+            for (int head = 0, count = n; head < count;) {
+                const int i = sh.queue[head % n];
+                ++head;
+                const T* ci = c + (long long)i * m;
+                const Top2 t = row_top2<T, G, CPL>(ci, v, valid, sign, sh);
+                const int j1 = (int)t.k1;
+#pragma unroll
+                for (int k = 0; k < CPL; ++k)
+                    if (k * G + tid == j1) v[k] -= (t.m2 == CUDART_INF ? 0.0 : t.m2 - t.m1) + eps;
+                const int previous = y[j1];
+                group_sync<G>();  // every thread has read y before it changes
+                if (tid == 0) {
+                    y[j1] = i;
+                    x[i] = j1;
+                    if (previous >= 0) {
+                        x[previous] = -1;
+                        sh.queue[count % n] = previous;
+                    }
+                }
+                if (previous >= 0) ++count;
+                group_sync<G>();
+            }
+            if (eps <= eps_final) break;
+        }
+        // Hand-over: keep the rows whose column is exactly a row minimum of c - v (the invariant
+        // of the augmentation); the others are freed for the shortest paths.
+        for (int i = 0; i < n; ++i) {
+            const T* ci = c + (long long)i * m;
+            const int xi = x[i];
+            double lmin = CUDART_INF, at = CUDART_INF;
+#pragma unroll
+            for (int k = 0; k < CPL; ++k) {
+                if (!(valid >> k & 1)) continue;
+                const int j = k * G + tid;
+                const double h = sign * (double)ci[j] - v[k];
+                lmin = fmin(lmin, h);
+                if (j == xi) at = h;
+            }
+            lmin = group_reduce<G>(lmin, Op::min, sh);
+            at = group_reduce<G>(at, Op::min, sh);
+            group_sync<G>();  // every thread has read x[i] before it changes
+            if (tid == 0 && at != lmin) {
+                y[xi] = -1;
+                x[i] = -1;
+            }
+        }
+        group_sync<G>();
+    } else if (!infeasible) {
         // Augmenting row reduction (JV sec. 3): a free row i takes its best column j1, lowering
         // v_j1 until j1 ties with the second best (u2 - u1), and displaces j1's row, which is
         // processed next (strict decrease) or queued (tie, then i takes the second best column).
@@ -273,16 +378,7 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
             const int i = sh.queue[head % n];
             ++head;
             const T* ci = c + (long long)i * m;
-            Top2 t{CUDART_INF, UINT_MAX, CUDART_INF, UINT_MAX};
-#pragma unroll
-            for (int k = 0; k < CPL; ++k) {
-                if (!(valid >> k & 1)) continue;
-                const unsigned j = (unsigned)(k * G + tid);
-                const double h = sign * (double)ci[j] - v[k];
-                if (before(h, j, t.m1, t.k1)) { t.m2 = t.m1; t.k2 = t.k1; t.m1 = h; t.k1 = j; }
-                else if (before(h, j, t.m2, t.k2)) { t.m2 = h; t.k2 = j; }
-            }
-            t = group_top2<G>(t, sh);
+            const Top2 t = row_top2<T, G, CPL>(ci, v, valid, sign, sh);
             if (t.m1 == CUDART_INF) { infeasible = true; break; }  // a row with every entry forbidden
             if (t.m2 == CUDART_INF) continue;  // one usable column: leave the row to the paths
             int j1 = (int)t.k1;
@@ -401,8 +497,8 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
         vmax = fmax(vmax, v[k]);
         vsum += v[k];
     }
-    const double shift = n < m ? group_reduce<G>(vmax, true, sh) : 0.0;
-    vsum = group_reduce<G>(vsum, false, sh);
+    const double shift = n < m ? group_reduce<G>(vmax, Op::max, sh) : 0.0;
+    vsum = group_reduce<G>(vsum, Op::sum, sh);
     group_sync<G>();  // vo is read by other threads below
     const int lane = tid & 31, warp = tid >> 5;
     double usum = 0.0, objective = 0.0;
@@ -423,8 +519,8 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
         }
         if (lane == 0) co[i] = xi;
     }
-    usum = group_reduce<G>(usum, false, sh);
-    objective = group_reduce<G>(objective, false, sh);
+    usum = group_reduce<G>(usum, Op::sum, sh);
+    objective = group_reduce<G>(objective, Op::sum, sh);
     group_sync<G>();
 #pragma unroll
     for (int k = 0; k < CPL; ++k)
