@@ -7,8 +7,8 @@
 // B is packed into panels of NR columns stored k-major (one contiguous NR-vector per k), and a
 // register tile of MR x NR accumulators is updated by rank-1 steps. The NR loop has no reduction,
 // so it vectorises without -ffast-math; every output is summed over k in increasing order, so a
-// block does not depend on how pairs are spread over threads. On x86-64 the kernel is compiled
-// twice, for the baseline ISA and for AVX2+FMA, and picked at run time (cost_block below).
+// block does not depend on how pairs are spread over threads. On x86-64 the kernel is compiled for
+// the baseline ISA, AVX2+FMA and AVX-512 and picked at run time (cost_block below).
 #pragma once
 
 #include <algorithm>
@@ -24,20 +24,20 @@
 
 namespace semrsm {
 
-template <class T>
+// Register tile for vectors of VB bytes, in GCC's generic vector extension (lowered to the ISA the
+// calling kernel is compiled for). MR x 2 accumulators plus two B vectors and one broadcast fit in
+// the 16 registers of AVX2 (MR = 6) or the 32 of AVX-512 (MR = 12).
+template <class T, int VB>
 struct GemmTile {
-    // A 256-bit vector in GCC's generic vector extension: lowered to AVX2 where the kernel is built
-    // for it, to pairs of SSE registers otherwise.
-    typedef T Vec __attribute__((vector_size(32)));
-    static constexpr int lanes = 32 / sizeof(T);
-    static constexpr int MR = 6;           // rows of A per register tile
-    static constexpr int NR = 2 * lanes;   // columns of B per panel: MR x 2 accumulators + 3 = 15 registers
+    typedef T Vec __attribute__((vector_size(VB)));
+    static constexpr int lanes = VB / sizeof(T);
+    static constexpr int MR = VB >= 64 ? 12 : 6;  // rows of A per register tile
+    static constexpr int NR = 2 * lanes;          // columns of B per panel
 };
 
 // Packs the m rows of B (m x K) into ceil(m / NR) panels of K x NR; columns past m are zero.
-template <class T>
+template <class T, int NR>
 SEMRSM_ALWAYS_INLINE void pack_panels(const T* B, int m, int K, T* packed) {
-    constexpr int NR = GemmTile<T>::NR;
     for (int p = 0; p < m; p += NR) {
         T* panel = packed + (int64_t)p * K;
         const int width = std::min(NR, m - p);
@@ -48,10 +48,12 @@ SEMRSM_ALWAYS_INLINE void pack_panels(const T* B, int m, int K, T* packed) {
 }
 
 // out[i * ldo + j] = -sum_k A[i * K + k] * B[j * K + k] for i < n, j < m, with B already packed.
-template <class T>
+template <class T, int VB>
 SEMRSM_ALWAYS_INLINE void gemm_nt_neg_packed(const T* A, int n, const T* packed, int m, int K, T* out,
                                              int64_t ldo) {
-    constexpr int MR = GemmTile<T>::MR, NR = GemmTile<T>::NR;
+    typedef GemmTile<T, VB> Tile;
+    typedef typename Tile::Vec Vec;
+    constexpr int MR = Tile::MR, NR = Tile::NR, L = Tile::lanes;
     // Rows of A in blocks of about 128 KiB, which stay in L2 while every panel of B passes by; a
     // panel (K x NR) stays in L1 while the row tiles of the block stream past it.
     const int rows_per_block = std::max(MR, (int)(131072 / (sizeof(T) * std::max(K, 1))) / MR * MR);
@@ -61,8 +63,6 @@ SEMRSM_ALWAYS_INLINE void gemm_nt_neg_packed(const T* A, int n, const T* packed,
         const int width = std::min(NR, m - p);
         for (int i0 = ib; i0 < std::min(n, ib + rows_per_block); i0 += MR) {
             const int rows = std::min(MR, n - i0);
-            typedef typename GemmTile<T>::Vec Vec;
-            constexpr int L = GemmTile<T>::lanes;
             Vec acc[MR][2];
             for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = Vec{};
             const T* a[MR];
@@ -71,7 +71,7 @@ SEMRSM_ALWAYS_INLINE void gemm_nt_neg_packed(const T* A, int n, const T* packed,
                 Vec b0, b1;
                 std::memcpy(&b0, panel + (int64_t)k * NR, sizeof(Vec));
                 std::memcpy(&b1, panel + (int64_t)k * NR + L, sizeof(Vec));
-#pragma GCC unroll 8
+#pragma GCC unroll 12
                 for (int r = 0; r < MR; ++r) {
                     const T ar = a[r][k];
                     acc[r][0] += ar * b0;
@@ -92,20 +92,41 @@ struct GemmScratch {
     std::vector<T> packed;
 };
 
+template <class T, int VB>
+SEMRSM_ALWAYS_INLINE void cost_block_kernel(const T* A, int n, const T* B, int m, int K, T* out, int64_t ldo,
+                                            GemmScratch<T>& scratch) {
+    constexpr int NR = GemmTile<T, VB>::NR;
+    const int64_t size = (int64_t)((m + NR - 1) / NR) * NR * K;
+    if ((int64_t)scratch.packed.size() < size) scratch.packed.resize(size);
+    pack_panels<T, NR>(B, m, K, scratch.packed.data());
+    gemm_nt_neg_packed<T, VB>(A, n, scratch.packed.data(), m, K, out, ldo);
+}
+
 template <class T>
-void cost_block_portable(const T* A, int n, const T* packed, int m, int K, T* out, int64_t ldo) {
-    gemm_nt_neg_packed(A, n, packed, m, K, out, ldo);
+void cost_block_portable(const T* A, int n, const T* B, int m, int K, T* out, int64_t ldo, GemmScratch<T>& s) {
+    cost_block_kernel<T, 32>(A, n, B, m, K, out, ldo, s);
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
 template <class T>
-__attribute__((target("avx2,fma"))) void cost_block_avx2(const T* A, int n, const T* packed, int m, int K,
-                                                         T* out, int64_t ldo) {
-    gemm_nt_neg_packed(A, n, packed, m, K, out, ldo);
+__attribute__((target("avx2,fma"))) void cost_block_avx2(const T* A, int n, const T* B, int m, int K, T* out,
+                                                         int64_t ldo, GemmScratch<T>& s) {
+    cost_block_kernel<T, 32>(A, n, B, m, K, out, ldo, s);
+}
+
+template <class T>
+__attribute__((target("avx512f,avx2,fma"))) void cost_block_avx512(const T* A, int n, const T* B, int m, int K,
+                                                                   T* out, int64_t ldo, GemmScratch<T>& s) {
+    cost_block_kernel<T, 64>(A, n, B, m, K, out, ldo, s);
 }
 
 inline bool cpu_has_avx2_fma() {
     static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return has;
+}
+
+inline bool cpu_has_avx512() {
+    static const bool has = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f");
     return has;
 }
 #endif
@@ -114,14 +135,11 @@ inline bool cpu_has_avx2_fma() {
 // kernel this CPU runs. A is n x K, B is m x K, both row-major.
 template <class T>
 void cost_block(const T* A, int n, const T* B, int m, int K, T* out, int64_t ldo, GemmScratch<T>& scratch) {
-    constexpr int NR = GemmTile<T>::NR;
-    const int64_t size = (int64_t)((m + NR - 1) / NR) * NR * K;
-    if ((int64_t)scratch.packed.size() < size) scratch.packed.resize(size);
-    pack_panels(B, m, K, scratch.packed.data());
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (cpu_has_avx2_fma()) return cost_block_avx2(A, n, scratch.packed.data(), m, K, out, ldo);
+    if (cpu_has_avx512()) return cost_block_avx512(A, n, B, m, K, out, ldo, scratch);
+    if (cpu_has_avx2_fma()) return cost_block_avx2(A, n, B, m, K, out, ldo, scratch);
 #endif
-    cost_block_portable(A, n, scratch.packed.data(), m, K, out, ldo);
+    cost_block_portable(A, n, B, m, K, out, ldo, scratch);
 }
 
 }  // namespace semrsm
