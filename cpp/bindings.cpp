@@ -177,7 +177,7 @@ py::tuple semantic_pairs_typed(py::array_t<T, py::array::c_style> x, py::array_t
 
 template <class T>
 py::array_t<T> negated_cost_blocks_typed(py::array_t<T, py::array::c_style> a,
-                                         py::array_t<T, py::array::c_style> b, int threads) {
+                                         py::array_t<T, py::array::c_style> b, int threads, int isa) {
     if (a.ndim() != 3 || b.ndim() != 3 || a.shape(0) != b.shape(0) || a.shape(2) != b.shape(2))
         throw py::value_error("a and b must have shapes (B, n, K) and (B, m, K)");
     const int64_t batch = a.shape(0), n = a.shape(1), m = b.shape(1), K = a.shape(2);
@@ -187,7 +187,7 @@ py::array_t<T> negated_cost_blocks_typed(py::array_t<T, py::array::c_style> a,
     const T* pb = b.data();
     const int t = threads > 0 ? threads : omp_get_num_procs();
     run_interruptible((double)batch * n * m * K, [&](const std::atomic<bool>& cancel) {
-        negated_cost_blocks(pa, pb, batch, (int)n, (int)m, (int)K, o, t, cancel);
+        negated_cost_blocks(pa, pb, batch, (int)n, (int)m, (int)K, o, t, isa, cancel);
     });
     return out;
 }
@@ -252,9 +252,9 @@ PYBIND11_MODULE(_core, module) {
                py::arg("sorted_norms_x"), py::arg("sorted_norms_y"), py::arg("matcher"), py::arg("window"),
                py::arg("topk"), py::arg("want_perm"), py::arg("threads"));
     module.def("negated_cost_blocks", &negated_cost_blocks_typed<float>, py::arg("a").noconvert(),
-               py::arg("b").noconvert(), py::arg("threads"));
+               py::arg("b").noconvert(), py::arg("threads"), py::arg("isa") = 0);
     module.def("negated_cost_blocks", &negated_cost_blocks_typed<double>, py::arg("a").noconvert(),
-               py::arg("b").noconvert(), py::arg("threads"));
+               py::arg("b").noconvert(), py::arg("threads"), py::arg("isa") = 0);
 #ifdef SEMRSM_WITH_CUDA
     module.def("cuda_solve_batch", &cuda_solve_batch, py::arg("costs"), py::arg("is_double"), py::arg("batch"),
                py::arg("n"), py::arg("m"), py::arg("maximize"), py::arg("col"), py::arg("objective"),

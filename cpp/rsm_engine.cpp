@@ -105,11 +105,14 @@ void semantic_pairs(const PairData<T>& data, const int64_t* pair_i, const int64_
 
 template <class T>
 void negated_cost_blocks(const T* a, const T* b, int64_t batch, int n, int m, int K, T* out, int threads,
-                         const std::atomic<bool>& cancel) {
+                         int isa, const std::atomic<bool>& cancel) {
+    const GemmIsa kernel = static_cast<GemmIsa>(isa);
+    if (isa < 0 || isa > 3 || !gemm_isa_available(kernel))
+        throw std::invalid_argument("this CPU does not run the requested GEMM kernel");
     std::vector<GemmScratch<T>> scratch(std::max(1, threads));
     parallel_for(batch, threads, cancel, [&](int64_t k) {
         cost_block(a + k * n * (int64_t)K, n, b + k * m * (int64_t)K, m, K, out + k * n * (int64_t)m, m,
-                   scratch[omp_get_thread_num()]);
+                   scratch[omp_get_thread_num()], kernel);
     });
 }
 
@@ -117,7 +120,7 @@ void negated_cost_blocks(const T* a, const T* b, int64_t batch, int n, int m, in
     template void semantic_pairs<T>(const PairData<T>&, const int64_t*, const int64_t*, int64_t,       \
                                     const PairOptions&, double*, double*, int32_t*, int8_t*,           \
                                     const std::atomic<bool>&);                                         \
-    template void negated_cost_blocks<T>(const T*, const T*, int64_t, int, int, int, T*, int,          \
+    template void negated_cost_blocks<T>(const T*, const T*, int64_t, int, int, int, T*, int, int,     \
                                          const std::atomic<bool>&);
 SEMRSM_INSTANTIATE(float)
 SEMRSM_INSTANTIATE(double)

@@ -46,8 +46,10 @@ void semantic_pairs(const PairData<T>& data, const int64_t* pair_i, const int64_
 
 // out[b] = -a[b] y[b]^T for a batch of blocks a (B x n x K) and y (B x m x K): the GEMM of the
 // engine on its own, to test it and to time it against numpy.matmul.
+// isa: 0 = the fastest kernel this CPU runs, 1 = portable, 2 = AVX2, 3 = AVX-512 (throws
+// std::invalid_argument where the CPU lacks it).
 template <class T>
 void negated_cost_blocks(const T* a, const T* b, int64_t batch, int n, int m, int K, T* out, int threads,
-                         const std::atomic<bool>& cancel);
+                         int isa, const std::atomic<bool>& cancel);
 
 }  // namespace semrsm

@@ -192,3 +192,20 @@ def test_ctrl_c_stops_quickly_and_leaves_no_threads():
     out, _ = child.communicate(timeout=30)
     assert out.split() == ["interrupted", "1", "False"]
     assert time.monotonic() - sent < 5.5  # generous for a loaded CI machine; typically ~0.1 s
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("isa", [1, 2, 3])
+def test_cost_block_kernels_match_numpy(isa, dtype):
+    """Every GEMM kernel the CPU runs (portable, AVX2, AVX-512), on sizes that leave partial tiles."""
+    from semrsm import _core
+
+    rng = np.random.default_rng(isa)
+    a = rng.normal(size=(3, 37, 19)).astype(dtype)
+    b = rng.normal(size=(3, 41, 19)).astype(dtype)
+    try:
+        got = _core.negated_cost_blocks(a, b, 2, isa)
+    except ValueError:
+        pytest.skip("this CPU lacks the instruction set")
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, -np.matmul(a, b.transpose(0, 2, 1)), rtol=tol, atol=tol)

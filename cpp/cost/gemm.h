@@ -131,13 +131,29 @@ inline bool cpu_has_avx512() {
 }
 #endif
 
-// out (n x m, leading dimension ldo) = -A B^T: the negated cost block of a pair, by the fastest
-// kernel this CPU runs. A is n x K, B is m x K, both row-major.
-template <class T>
-void cost_block(const T* A, int n, const T* B, int m, int K, T* out, int64_t ldo, GemmScratch<T>& scratch) {
+enum class GemmIsa { best = 0, portable = 1, avx2 = 2, avx512 = 3 };
+
+// Whether this CPU runs the kernel for `isa` (best and portable always run).
+inline bool gemm_isa_available(GemmIsa isa) {
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (cpu_has_avx512()) return cost_block_avx512(A, n, B, m, K, out, ldo, scratch);
-    if (cpu_has_avx2_fma()) return cost_block_avx2(A, n, B, m, K, out, ldo, scratch);
+    if (isa == GemmIsa::avx2) return cpu_has_avx2_fma();
+    if (isa == GemmIsa::avx512) return cpu_has_avx512();
+    return true;
+#else
+    return isa == GemmIsa::best || isa == GemmIsa::portable;
+#endif
+}
+
+// out (n x m, leading dimension ldo) = -A B^T: the negated cost block of a pair, by the fastest
+// kernel this CPU runs (or the one `isa` names, for tests). A is n x K, B is m x K, both row-major.
+template <class T>
+void cost_block(const T* A, int n, const T* B, int m, int K, T* out, int64_t ldo, GemmScratch<T>& scratch,
+                GemmIsa isa = GemmIsa::best) {
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (isa == GemmIsa::avx512 || (isa == GemmIsa::best && cpu_has_avx512()))
+        return cost_block_avx512(A, n, B, m, K, out, ldo, scratch);
+    if (isa == GemmIsa::avx2 || (isa == GemmIsa::best && cpu_has_avx2_fma()))
+        return cost_block_avx2(A, n, B, m, K, out, ldo, scratch);
 #endif
     cost_block_portable(A, n, B, m, K, out, ldo, scratch);
 }
