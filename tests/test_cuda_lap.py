@@ -111,6 +111,18 @@ def test_semantic_costs_auction_path(n):
     np.testing.assert_allclose(gpu.objective.get(), cpu.objective, rtol=1e-9, atol=1e-5)
 
 
+@pytest.mark.parametrize("n", [144, 400])
+def test_semantic_hand_over_small(n):
+    """The auction hand-over path at sizes compute-sanitizer can run: a warp (144) and a block (400)."""
+    costs = semantic_costs(1, n)
+    for maximize in (False, True):
+        work = -costs if maximize else costs
+        gpu = semrsm.solve(cp.asarray(work), maximize=maximize)
+        cpu = semrsm.solve(work, maximize=maximize)
+        np.testing.assert_allclose(gpu.objective.get(), cpu.objective, rtol=1e-9, atol=1e-5)
+        check_assignment(work[0], gpu.col[0].get(), float(gpu.objective[0]), maximize)
+
+
 def test_forbidden_entries_and_infeasible(rng):
     costs = rng.random((3, 6, 6))
     costs[0, 0, :5] = np.inf  # row 0 must take column 5
