@@ -289,8 +289,9 @@ void pair_cost_blocks(std::uintptr_t x_handle, std::int64_t samples, int s, int 
     // SEMRSM_PAIR_TILE=64|98|112|112k8|128 forces one (for bench/bench_cuda.py).
     double a128 = padded_area(s, 128) / 1.3, a112 = padded_area(s, 112) / 1.3;
     double a98 = (double)padded_area(s, 98), a64 = (double)padded_area(s, 64);
-    if (const char* forced = std::getenv("SEMRSM_PAIR_TILE")) {
-        const std::string tile(forced);
+    const char* forced = std::getenv("SEMRSM_PAIR_TILE");
+    const std::string tile(forced ? forced : "");
+    if (tile == "64" || tile == "98" || tile == "112" || tile == "112k8" || tile == "128") {
         if (tile == "112k8") {
             launch_tiles(pair_blocks_f32x4<14, 14, 8>, 196, 112, x, s, c, pairs, count, out, stream);
             return;
