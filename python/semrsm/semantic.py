@@ -121,7 +121,7 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         "jv": exact. The engine solves it with its fastest exact solver on these costs, an
         epsilon-scaling auction finished by Jonker-Volgenant shortest augmenting paths ("hybrid"
         in :func:`semrsm.solve`), which returns the same optimum as JV. "auction": epsilon-scaling
-        auction, within S * 1e-9 of the cost range of the optimum. "greedy": the greedy rule of the
+        auction, within 1e-9 of the block's cost range of the optimum. "greedy": the greedy rule of the
         paper on the full block. "topk_greedy": the ``topk`` positions of largest norm of each sample
         matched to each other exactly, the others greedily. "batch_optimal": positions of each
         sample ranked by norm (once per sample), ranks cut into windows of ``window``, each
