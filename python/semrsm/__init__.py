@@ -8,6 +8,13 @@ from ._backends import backends, cuda_available
 from .lap import LapResult, linear_sum_assignment, solve
 from .rsm import rsm
 from .semantic import semantic_rsm
+from . import plot, torch
+from .cca import canonical_correlations, mean_r2_cca, mean_rho_cca, pwcca, r2_lr, svcca
+from .cka import MinibatchCKA, cka, linear_cka, rbf_cka
+from .similarity import KindComparison, SimilarityMatrix, compare_kinds, similarity_matrix
 
 __all__ = ["__version__", "backends", "cuda_available", "LapResult", "linear_sum_assignment", "solve",
-           "rsm", "semantic_rsm"]
+           "rsm", "semantic_rsm",
+           "cka", "linear_cka", "rbf_cka", "MinibatchCKA", "canonical_correlations", "mean_r2_cca",
+           "mean_rho_cca", "svcca", "pwcca", "r2_lr", "similarity_matrix", "SimilarityMatrix",
+           "compare_kinds", "KindComparison"]

@@ -1,0 +1,557 @@
+"""Centered kernel alignment: compare two representations of the same N samples.
+
+Follows Kornblith, Norouzi, Lee and Hinton, "Similarity of Neural Network Representations
+Revisited" (ICML 2019, arXiv 1905.00414), section 3 and appendix:
+
+    HSIC(K, L) = tr(K H L H) / (N - 1)^2            H = I - 11^T / N (centering)
+    CKA(K, L)  = HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L))
+
+The debiased variant replaces HSIC with the unbiased estimator of Song et al. (JMLR 2012,
+eq. 5), computed as the inner product of U-centred Gram matrices (Szekely and Rizzo, 2014):
+identical values, O(N^2) memory, no O(N^3) products. Minibatch CKA (Nguyen, Raghu and
+Kornblith, ICLR 2021) averages the unbiased HSIC over minibatches.
+
+Every function takes NumPy or CuPy arrays; a CuPy input keeps the work on its GPU (a NumPy
+argument next to it is copied there). Sums accumulate in float64, and the scalar results come
+back as Python floats, small matrices as NumPy arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ._validation import format_index
+
+__all__ = ["cka", "linear_cka", "rbf_cka", "gram_linear", "gram_rbf", "MinibatchCKA"]
+
+#: An array counts as constant when centring leaves nothing above this fraction of its
+#: largest entry (float64 centring errors are about log2(N) * 2e-16 of it).
+_CONSTANT_RTOL = 1e-13
+#: A debiased self-HSIC computed in feature space is zero when it is below this fraction of its
+#: largest term: the closed form cancels terms, so rounding can leave a tiny (even negative) rest.
+_CANCEL_RTOL = 1e-10
+_methods = ("auto", "features", "gram")
+
+
+# --------------------------------------------------------------------------------------------
+# Arrays: NumPy or CuPy, float64, finite
+
+
+def array_module(*arrays):
+    """Return ``cupy`` when any argument is a CuPy array, else ``numpy``."""
+    for a in arrays:
+        if type(a).__module__.split(".")[0] == "cupy":
+            import cupy
+
+            return cupy
+    return np
+
+
+def to_numpy(a):
+    """A NumPy view or copy of ``a`` (a CuPy array is copied to the host)."""
+    return a.get() if type(a).__module__.split(".")[0] == "cupy" else np.asarray(a)
+
+
+def as_float64(x, name: str, xp, *, min_ndim: int = 1):
+    """``x`` as a float64 array of module ``xp``, after checking its type and finiteness."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or not hasattr(x, "shape"):
+        try:
+            x = np.asarray(x)
+        except Exception as exc:  # ragged lists and other non-array input
+            raise TypeError(f"{name} could not be read as an array: {exc}") from None
+        dtype = x.dtype
+    dtype = np.dtype(dtype) if not isinstance(dtype, np.dtype) else dtype
+    if dtype == object or dtype.kind not in "biuf":
+        kind = "complex" if dtype.kind == "c" else f"non-numeric ({dtype})"
+        raise TypeError(f"{name} must hold real numbers; got a {kind} array")
+    if len(x.shape) < min_ndim:
+        raise ValueError(f"{name} must be at least {min_ndim}-D; got shape {tuple(x.shape)}")
+    if 0 in tuple(x.shape):
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)})")
+    arr = xp.asarray(x, dtype=xp.float64)
+    finite = xp.isfinite(arr)
+    if not bool(finite.all()):
+        flat = int(xp.flatnonzero(~finite.ravel())[0])
+        value = float(arr.ravel()[flat])
+        raise ValueError(f"{name}{format_index(np.unravel_index(flat, arr.shape))} is {value}: "
+                         f"similarity measures need finite values")
+    return arr
+
+
+def as_features(x, name: str, xp, *, min_samples: int = 2):
+    """(N, ...) input -> (N, D) float64 features, each sample flattened."""
+    arr = as_float64(x, name, xp)
+    if arr.ndim < 2:
+        raise ValueError(f"{name} must have a sample axis and at least one feature axis, shape (N, D) "
+                         f"or (N, ...); got shape {arr.shape} (use {name}[:, None] for one feature)")
+    check_samples(arr.shape[0], min_samples, name)
+    return arr.reshape(arr.shape[0], -1)
+
+
+def check_samples(n: int, minimum: int, name: str) -> None:
+    if n < minimum:
+        why = "the debiased (unbiased HSIC) estimator needs N >= 4" if minimum >= 4 else \
+            f"a similarity of representations needs at least {minimum} samples"
+        raise ValueError(f"{name} has {n} sample(s); {why}")
+
+
+def same_samples(n_x: int, n_y: int, names=("X", "Y")) -> None:
+    if n_x != n_y:
+        raise ValueError(f"{names[0]} and {names[1]} must describe the same samples; got "
+                         f"N = {n_x} and N = {n_y}")
+
+
+def center_features(x, name: str, xp):
+    """Subtract the mean sample; raise when nothing is left (every sample identical)."""
+    xc = x - x.mean(axis=0, keepdims=True)
+    if float(xp.abs(xc).max()) <= _CONSTANT_RTOL * float(xp.abs(x).max()):
+        raise ValueError(f"{name} is constant across samples (every sample has the same features): "
+                         f"its similarity to anything is undefined")
+    return xc
+
+
+# --------------------------------------------------------------------------------------------
+# Gram matrices and their centring
+
+
+def gram_linear(x):
+    """Linear-kernel Gram matrix ``X X^T`` of (N, ...) features, float64 (NumPy or CuPy)."""
+    xp = array_module(x)
+    f = as_features(x, "X", xp, min_samples=1)
+    return f @ f.T
+
+
+def _sq_distances(xc, xp):
+    gram = xc @ xc.T
+    norms = xp.diagonal(gram).copy()
+    sq = norms[:, None] + norms[None, :] - 2.0 * gram
+    xp.maximum(sq, 0.0, out=sq)
+    xp.fill_diagonal(sq, 0.0)
+    return sq
+
+
+def _rbf_from_features(xc, threshold: float, name: str, xp):
+    n = xc.shape[0]
+    sq = _sq_distances(xc, xp)
+    rows, cols = xp.triu_indices(n, 1)
+    distinct = sq[rows, cols]
+    distinct = distinct[distinct > 0]
+    if distinct.size == 0:
+        raise ValueError(f"every sample of {name} is the same: the RBF bandwidth (a fraction of the "
+                         f"median distance) is undefined")
+    sq /= -2.0 * threshold ** 2 * float(xp.median(distinct))
+    return xp.exp(sq, out=sq)
+
+
+def _check_threshold(threshold) -> float:
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        raise TypeError(f"threshold must be a positive number; got {threshold!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"threshold must be a positive finite number; got {threshold!r}")
+    return value
+
+
+def gram_rbf(x, threshold: float = 1.0):
+    """RBF Gram matrix ``exp(-||x_i - x_j||^2 / (2 sigma^2))`` of (N, ...) features.
+
+    ``sigma = threshold * median distance``, the median over the non-zero distances between
+    distinct samples: with ``threshold=1`` this is the RBF kernel of :func:`semrsm.rsm`. (The code
+    of Kornblith et al. takes the median over all N^2 entries, zeros included; the two differ
+    by O(1/N) when no samples coincide.)
+    """
+    xp = array_module(x)
+    threshold = _check_threshold(threshold)
+    f = as_features(x, "X", xp)
+    return _rbf_from_features(center_features(f, "X", xp), threshold, "X", xp)
+
+
+def _symmetric_part(k):
+    # (K + K^T) / 2 is exact for a symmetric K, so no test is needed
+    return (k + k.T) * 0.5
+
+
+def _center_gram(k, debiased: bool, xp):
+    """H K H, or the U-centred K (zero diagonal) for the unbiased estimator; K symmetric."""
+    n = k.shape[0]
+    if not debiased:
+        means = k.mean(axis=0)
+        return k - means[:, None] - means[None, :] + means.mean()
+    u = k.copy()
+    xp.fill_diagonal(u, 0.0)
+    means = u.sum(axis=0) / (n - 2)
+    means -= means.sum() / (2 * (n - 1))
+    u -= means[:, None]
+    u -= means[None, :]
+    xp.fill_diagonal(u, 0.0)
+    return u
+
+
+def _check_centered_gram(kc, k, name: str, debiased: bool, xp) -> None:
+    if float(xp.abs(kc).max()) <= _CONSTANT_RTOL * float(xp.abs(k).max()):
+        if debiased:
+            raise ValueError(f"{name} has nothing left after debiasing (its off-diagonal entries are "
+                             f"constant, or of the form a_i + a_j): debiased CKA is undefined")
+        raise ValueError(f"{name} is constant after centring (every sample is alike under this "
+                         f"kernel): its CKA with anything is undefined")
+
+
+# --------------------------------------------------------------------------------------------
+# HSIC between prepared representations
+
+
+class Prepared:
+    """One representation ready for HSIC: centred features, or a centred Gram matrix.
+
+    For the debiased estimator the Gram matrix is U-centred, and features carry their row norms
+    so that the unbiased HSIC follows in closed form (Kornblith et al., appendix). HSIC values are
+    kept unnormalised (times (N - 1)^2, or N (N - 3) when debiased); the factor cancels in CKA.
+    """
+
+    __slots__ = ("xp", "n", "debiased", "name", "features", "gram", "rows", "total", "self_hsic")
+
+    def __init__(self, xp, debiased: bool, name: str, *, features=None, gram=None):
+        self.xp, self.debiased, self.name = xp, debiased, name
+        self.features, self.gram = features, gram
+        self.n = (features if features is not None else gram).shape[0]
+        self.rows = self.total = None
+        if features is not None and debiased:
+            self.rows = xp.einsum("ij,ij->i", features, features)
+            self.total = float(self.rows.sum())
+        self.self_hsic = _cross(self, self)
+        if features is not None and debiased:
+            scale = float(xp.linalg.norm(features.T @ features)) ** 2
+            if self.self_hsic <= _CANCEL_RTOL * scale:
+                raise ValueError(f"{name} has nothing left after debiasing (its debiased HSIC with "
+                                 f"itself is {self.self_hsic:.3g}): debiased CKA is undefined")
+
+    @classmethod
+    def from_features(cls, f, debiased: bool, name: str, method: str = "auto"):
+        """Centre (N, D) features; keep them, or their Gram matrix when that is smaller (D > N)."""
+        xp = array_module(f)
+        fc = center_features(f, name, xp)
+        n, d = fc.shape
+        if method == "gram" or (method == "auto" and d > n):
+            gram = fc @ fc.T  # already H K H: the features are centred
+            if debiased:
+                u = _center_gram(gram, True, xp)
+                _check_centered_gram(u, gram, name, True, xp)
+                gram = u
+            return cls(xp, debiased, name, gram=gram)
+        return cls(xp, debiased, name, features=fc)
+
+    @classmethod
+    def from_gram(cls, k, debiased: bool, name: str):
+        """Centre a symmetric (N, N) Gram matrix / RSM."""
+        xp = array_module(k)
+        kc = _center_gram(k, debiased, xp)
+        _check_centered_gram(kc, k, name, debiased, xp)
+        return cls(xp, debiased, name, gram=kc)
+
+
+def _cross(a: Prepared, b: Prepared) -> float:
+    """Unnormalised HSIC of two prepared representations (float64)."""
+    xp = a.xp
+    if a.gram is not None and b.gram is not None:
+        return float(xp.vdot(a.gram.ravel(), b.gram.ravel()))
+    if a.gram is None and b.gram is None:
+        value = float(xp.linalg.norm(a.features.T @ b.features)) ** 2
+        if a.debiased:
+            n = a.n
+            value += (-n / (n - 2) * float(a.rows @ b.rows)
+                      + a.total * b.total / ((n - 1) * (n - 2)))
+        return value
+    # One Gram, one set of features: <Kc, F F^T> = sum((Kc F) * F). Exact for the U-centred K
+    # too, whose rows and columns sum to zero and whose diagonal is zero (it is a projection).
+    gram, f = (a.gram, b.features) if a.gram is not None else (b.gram, a.features)
+    return float(xp.vdot((gram @ f).ravel(), f.ravel()))
+
+
+def cka_of(a: Prepared, b: Prepared) -> float:
+    """CKA of two prepared representations, clipped to [-1, 1] against rounding."""
+    if a.n != b.n:
+        same_samples(a.n, b.n, (a.name, b.name))
+    value = _cross(a, b) / np.sqrt(a.self_hsic * b.self_hsic)
+    return float(min(1.0, max(-1.0, value)))
+
+
+# --------------------------------------------------------------------------------------------
+# Public measures
+
+
+def _check_debiased(debiased) -> bool:
+    if not isinstance(debiased, (bool, np.bool_)):
+        raise TypeError(f"debiased must be True or False; got {debiased!r}")
+    return bool(debiased)
+
+
+def check_rsm(k, name: str, xp, min_samples: int):
+    """A square, finite float64 matrix of ``xp``; its symmetric part."""
+    arr = as_float64(k, name, xp)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"{name} must be a square N x N RSM / Gram matrix; got shape {arr.shape}")
+    check_samples(arr.shape[0], min_samples, name)
+    return _symmetric_part(arr)
+
+
+def cka(K, L, debiased: bool = False) -> float:
+    """CKA of two N x N representational similarity (Gram) matrices of the same samples.
+
+    Parameters
+    ----------
+    K, L : array_like or cupy.ndarray, shape (N, N)
+        Kernel matrices of two representations of the same N samples: linear or RBF Gram
+        matrices, or any RSM (those of :func:`semrsm.rsm` and :func:`semrsm.semantic_rsm`
+        included). Only the symmetric part ``(K + K.T) / 2`` enters: HSIC with a symmetric
+        kernel ignores the rest, so an RSM from an approximate (asymmetric) matcher is accepted.
+    debiased : bool
+        Use the unbiased HSIC estimator of Song et al. (2012) (needs N >= 4). Debiased CKA
+        can be slightly negative for unrelated representations.
+
+    Returns
+    -------
+    float
+        CKA in [0, 1] ([-1, 1] when debiased); 1 for ``cka(K, K)``.
+
+    Raises
+    ------
+    ValueError
+        Non-square or differently sized matrices, N < 2 (N < 4 when debiased), NaN or infinite
+        entries (with their position), or a matrix that is constant after centring (CKA undefined).
+    TypeError
+        Complex or non-numeric input.
+
+    Examples
+    --------
+    >>> import numpy as np, semrsm
+    >>> x = np.random.default_rng(0).normal(size=(50, 8))
+    >>> round(semrsm.cka(x @ x.T, x @ x.T), 12)
+    1.0
+    """
+    debiased = _check_debiased(debiased)
+    xp = array_module(K, L)
+    minimum = 4 if debiased else 2
+    k = check_rsm(K, "K", xp, minimum)
+    l_ = check_rsm(L, "L", xp, minimum)
+    same_samples(k.shape[0], l_.shape[0], ("K", "L"))
+    return cka_of(Prepared.from_gram(k, debiased, "K"), Prepared.from_gram(l_, debiased, "L"))
+
+
+def linear_cka(X, Y, debiased: bool = False, method: str = "auto") -> float:
+    """Linear CKA of two representations of the same N samples.
+
+    Equals ``cka(X @ X.T, Y @ Y.T)``, computed in feature space, ``||Y^T X||_F^2 /
+    (||X^T X||_F ||Y^T Y||_F)`` on centred features, when that is cheaper.
+
+    Parameters
+    ----------
+    X, Y : array_like or cupy.ndarray, shape (N, D1, ...) and (N, D2, ...)
+        Features; each sample is flattened (a conv map (N, C, H, W) becomes (N, C*H*W)).
+    debiased : bool
+        Use the unbiased HSIC estimator (N >= 4).
+    method : {"auto", "features", "gram"}
+        ``features``: D x D products, O(N D^2) time; ``gram``: N x N Gram matrices, O(N^2 D).
+        ``auto`` (default) picks per side: the Gram matrix when D > N, the features otherwise.
+        All three agree to rounding.
+
+    Returns
+    -------
+    float
+        Linear CKA in [0, 1] ([-1, 1] when debiased).
+
+    Raises
+    ------
+    ValueError
+        Different N, too few samples, non-finite values, or a representation that is constant
+        across samples.
+    TypeError
+        Complex or non-numeric input.
+    """
+    debiased = _check_debiased(debiased)
+    if method not in _methods:
+        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(map(repr, _methods))}")
+    xp = array_module(X, Y)
+    minimum = 4 if debiased else 2
+    fx = as_features(X, "X", xp, min_samples=minimum)
+    fy = as_features(Y, "Y", xp, min_samples=minimum)
+    same_samples(fx.shape[0], fy.shape[0])
+    return cka_of(Prepared.from_features(fx, debiased, "X", method),
+                  Prepared.from_features(fy, debiased, "Y", method))
+
+
+def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False) -> float:
+    """CKA with RBF kernels whose bandwidth is a fraction of the median distance.
+
+    Parameters
+    ----------
+    X, Y : array_like or cupy.ndarray, shape (N, ...)
+        Features; each sample is flattened.
+    threshold : float
+        ``sigma = threshold * median distance`` between distinct samples, separately for X and
+        Y (Kornblith et al. report 0.2, 0.4 and 0.8 besides the default 1).
+    debiased : bool
+        Use the unbiased HSIC estimator (N >= 4).
+
+    Returns
+    -------
+    float
+        RBF CKA in [0, 1] ([-1, 1] when debiased).
+
+    Raises
+    ------
+    ValueError
+        As :func:`linear_cka`.
+    """
+    debiased = _check_debiased(debiased)
+    threshold = _check_threshold(threshold)
+    xp = array_module(X, Y)
+    minimum = 4 if debiased else 2
+    fx = as_features(X, "X", xp, min_samples=minimum)
+    fy = as_features(Y, "Y", xp, min_samples=minimum)
+    same_samples(fx.shape[0], fy.shape[0])
+    kx = _rbf_from_features(center_features(fx, "X", xp), threshold, "X", xp)
+    ky = _rbf_from_features(center_features(fy, "Y", xp), threshold, "Y", xp)
+    return cka_of(Prepared.from_gram(kx, debiased, "X"), Prepared.from_gram(ky, debiased, "Y"))
+
+
+# --------------------------------------------------------------------------------------------
+# Minibatch CKA
+
+
+def _layers(x, name: str):
+    """An array, or a list/tuple/dict of arrays (layers) -> (labels, arrays, single)."""
+    if isinstance(x, dict):
+        if not x:
+            raise ValueError(f"{name} is an empty dict of layers")
+        return [str(k) for k in x], list(x.values()), False
+    if isinstance(x, (list, tuple)):
+        if not x:
+            raise ValueError(f"{name} is an empty list of layers")
+        return [str(i) for i in range(len(x))], list(x), False
+    return ["0"], [x], True
+
+
+class MinibatchCKA:
+    """Linear CKA accumulated over minibatches (Nguyen, Raghu and Kornblith, ICLR 2021).
+
+    Each batch contributes the unbiased HSIC estimate (Song et al. 2012) of its B samples; CKA is
+    ``mean HSIC(X, Y) / sqrt(mean HSIC(X, X) mean HSIC(Y, Y))`` over the batches. So the whole
+    data set never needs to fit in memory, and one batch holding every sample gives exactly the
+    full-batch debiased linear CKA. Several layers can be fed at once (lists or dicts of
+    arrays): the result is then every layer of ``x`` against every layer of ``y``, and each
+    layer's Gram matrix is computed once per batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semrsm import MinibatchCKA
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(1000, 32)); y = x @ rng.normal(size=(32, 16))
+    >>> acc = MinibatchCKA()
+    >>> for start in range(0, 1000, 250):
+    ...     _ = acc.update(x[start:start + 250], y[start:start + 250])
+    >>> 0.0 < acc.compute() <= 1.0
+    True
+    """
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> "MinibatchCKA":
+        """Forget every batch seen so far."""
+        self._xy = self._xx = self._yy = None
+        self._structure = None
+        self.labels_a: Optional[list] = None
+        self.labels_b: Optional[list] = None
+        self.batches = 0
+        self.samples = 0
+        return self
+
+    @staticmethod
+    def _u_centred(arrays, labels, name: str, xp, n: Optional[int]):
+        grams = []
+        for label, x in zip(labels, arrays):
+            where = name if len(arrays) == 1 else f"{name}[{label!r}]"
+            f = as_features(x, where, xp, min_samples=4)
+            if n is not None and f.shape[0] != n:
+                raise ValueError(f"every layer of a batch must have the same number of samples; "
+                                 f"{where} has {f.shape[0]}, expected {n}")
+            n = f.shape[0]
+            fc = f - f.mean(axis=0, keepdims=True)
+            grams.append(_center_gram(fc @ fc.T, True, xp).ravel())
+        return xp.stack(grams), n
+
+    def update(self, x, y=None) -> "MinibatchCKA":
+        """Add one minibatch.
+
+        Parameters
+        ----------
+        x : array (B, ...) or list/dict of such arrays (layers)
+            Features of the batch's B >= 4 samples (flattened per sample).
+        y : same kinds as x, optional
+            The other representation(s) of the same B samples; omitted: ``x`` against itself.
+            The number of layers and their labels must stay the same from batch to batch.
+
+        Returns
+        -------
+        MinibatchCKA
+            ``self``, so calls can be chained.
+        """
+        labels_a, arrays_a, single_a = _layers(x, "x")
+        labels_b, arrays_b, single_b = (labels_a, arrays_a, single_a) if y is None else _layers(y, "y")
+        structure = (tuple(labels_a), single_a, tuple(labels_b), single_b, y is None)
+        if self._structure is not None and structure != self._structure:
+            raise ValueError("the layers of this batch differ from those of the first batch "
+                             f"(x: {labels_a}, y: {labels_b} vs x: {self.labels_a}, y: {self.labels_b})")
+        xp = array_module(*arrays_a, *arrays_b)
+        ua, n = self._u_centred(arrays_a, labels_a, "x", xp, None)
+        ub = ua if y is None else self._u_centred(arrays_b, labels_b, "y", xp, n)[0]
+        scale = 1.0 / (n * (n - 3))
+        xy = (ua @ ub.T) * scale
+        xx = xp.einsum("ij,ij->i", ua, ua) * scale
+        yy = xx if y is None else xp.einsum("ij,ij->i", ub, ub) * scale
+        if self._xy is None:
+            self._xy, self._xx, self._yy = xy, xx, yy
+            self._structure, self.labels_a, self.labels_b = structure, labels_a, labels_b
+        else:
+            if array_module(self._xy) is not xp:
+                raise TypeError("batches mix NumPy and CuPy arrays; feed every batch from the same device")
+            self._xy += xy
+            self._xx += xx
+            self._yy += yy
+        self.batches += 1
+        self.samples += n
+        return self
+
+    def compute(self):
+        """CKA over the batches seen so far.
+
+        Returns
+        -------
+        float or ndarray of float64, shape (len(x layers), len(y layers))
+            A float when single arrays were fed, else the matrix (NumPy) of every pair of layers,
+            labelled by ``labels_a`` and ``labels_b``.
+
+        Raises
+        ------
+        ValueError
+            Before the first batch, or when a layer has no variance (its accumulated unbiased
+            HSIC with itself is not positive).
+        """
+        if self._xy is None:
+            raise ValueError("MinibatchCKA has seen no batch yet; call update() first")
+        xy, xx, yy = (to_numpy(a) for a in (self._xy, self._xx, self._yy))
+        for label, value, side in [(lb, v, "x") for lb, v in zip(self.labels_a, xx)] + \
+                                  [(lb, v, "y") for lb, v in zip(self.labels_b, yy)]:
+            if not value > 0.0:
+                where = side if self._structure[1 if side == "x" else 3] else f"{side}[{label!r}]"
+                raise ValueError(f"{where} has no variance over the batches seen (its unbiased HSIC "
+                                 f"with itself is {value:.3g}): CKA is undefined")
+        values = np.clip(xy / np.sqrt(np.outer(xx, yy)), -1.0, 1.0)
+        if self._structure[1] and self._structure[3]:
+            return float(values[0, 0])
+        return values
