@@ -14,6 +14,8 @@ COMMANDS = {
     "bench-lap": "bench_lap",
     "demo": "demo",
     "rsm": "rsm",
+    "cka": "cka",
+    "compare-kinds": "compare_kinds",
 }
 
 

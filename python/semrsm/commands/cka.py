@@ -1,0 +1,114 @@
+"""``semrsm cka A.npz [B.npz]``: every layer of one network against every layer of another."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+HELP = ("compare every layer of A.npz with every layer of B.npz (linear/RBF CKA or the CCA family) "
+        "and draw the heatmap")
+
+_CKA_MEASURES = ("linear_cka", "rbf_cka", "cka")
+
+
+def load_layers(path: str) -> dict:
+    """The arrays of an .npz file, one per layer, in the file's order."""
+    from ..cli import UserError
+
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise UserError(f"{path} could not be read as an .npz archive: {exc}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise UserError(f"{path} is not an .npz archive (save one array per layer with numpy.savez)")
+    with archive:
+        try:
+            layers = {name: archive[name] for name in archive.files}
+        except ValueError as exc:
+            raise UserError(f"{path}: {exc}") from None
+    if not layers:
+        raise UserError(f"{path} holds no arrays")
+    return layers
+
+
+def _keep(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--keep must be a fraction of variance (0.99) or a number of dimensions (20); "
+                             f"got {text!r}") from None
+
+
+def add_arguments(parser) -> None:
+    from ..similarity import MEASURES
+
+    parser.add_argument("a", metavar="A.npz", help="layers of network A: one array (N, ...) per layer")
+    parser.add_argument("b", metavar="B.npz", nargs="?",
+                        help="layers of network B (default: A against itself)")
+    parser.add_argument("-o", "--output", metavar="PATH", help="write the heatmap there (.png, .pdf, .svg)")
+    parser.add_argument("--measure", choices=list(MEASURES), default=None,
+                        help="similarity measure (default linear_cka; cka with --rsm)")
+    parser.add_argument("--rsm", action="store_true",
+                        help="the arrays are precomputed N x N RSMs / Gram matrices (measure cka)")
+    parser.add_argument("--debiased", action="store_true", help="debiased CKA (unbiased HSIC, N >= 4)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="rbf_cka: bandwidth as a fraction of the median distance (default 1)")
+    parser.add_argument("--keep", type=_keep, default=None,
+                        help="svcca: fraction of variance (default 0.99) or number of dimensions kept")
+    parser.add_argument("--method", choices=("auto", "features", "gram"), default=None,
+                        help="linear_cka: compute in feature space or through Gram matrices (default auto)")
+    parser.add_argument("--csv", metavar="PATH", help="also write the matrix as CSV")
+    parser.add_argument("--title", help="title of the heatmap (default: the measure)")
+    parser.add_argument("--progress", action="store_true", help="show a progress bar over pairs of layers")
+
+
+def measure_options(args, measure: str) -> dict:
+    """The options given on the command line, checked against what ``measure`` takes."""
+    from ..cli import UserError
+    from ..similarity import MEASURES
+
+    given = {"debiased": args.debiased or None, "threshold": args.threshold, "keep": args.keep,
+             "method": args.method}
+    options = {k: v for k, v in given.items() if v is not None}
+    wrong = [k for k in options if k not in MEASURES[measure].options]
+    if wrong:
+        raise UserError(f"--{wrong[0]} does not apply to --measure {measure}")
+    return options
+
+
+def write_csv(path: str, sim) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("," + ",".join(sim.labels_b) + "\n")
+        for label, row in zip(sim.labels_a, sim.values):
+            out.write(label + "," + ",".join(repr(float(v)) for v in row) + "\n")
+
+
+def run(args) -> int:
+    from ..cli import UserError
+    from ..similarity import similarity_matrix
+
+    measure = args.measure or ("cka" if args.rsm else "linear_cka")
+    if args.rsm and measure != "cka":
+        raise UserError(f"--rsm takes precomputed RSMs, compared with --measure cka, not {measure}")
+    if measure == "cka" and not args.rsm:
+        raise UserError("--measure cka compares precomputed RSMs: add --rsm (or use linear_cka on features)")
+    options = measure_options(args, measure)
+    layers_a = load_layers(args.a)
+    layers_b = None if args.b is None else load_layers(args.b)
+    sim = similarity_matrix(layers_a, layers_b, measure, progress=args.progress, **options)
+    name = measure + (" (debiased)" if options.get("debiased") else "")
+    print(f"{name}: rows {args.a}, columns {args.b or args.a}")
+    print(sim.table())
+    if args.csv:
+        write_csv(args.csv, sim)
+    if args.output:
+        from ..plot import similarity_heatmap
+
+        similarity_heatmap(sim, title=args.title or name, vmin=None if options.get("debiased") else 0.0,
+                           path=args.output)
+        print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,112 @@
+"""``semrsm cka`` and ``semrsm compare-kinds``."""
+
+import numpy as np
+import pytest
+
+import semrsm
+from semrsm.cli import main
+
+
+@pytest.fixture
+def networks(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 6))
+    a, b = {}, {}
+    for name in ("conv1", "conv2", "fc"):
+        x = np.tanh(x @ rng.normal(size=(x.shape[1], 8)))
+        a[name] = x
+        b[name] = x @ rng.normal(size=(8, 8)) + 0.5 * rng.normal(size=x.shape)
+    np.savez(tmp_path / "a.npz", **a)
+    np.savez(tmp_path / "b.npz", **b)
+    return tmp_path, a, b
+
+
+def test_cka_table_heatmap_and_csv(networks, capsys):
+    path, a, b = networks
+    rc = main(["cka", str(path / "a.npz"), str(path / "b.npz"), "-o", str(path / "heat.png"),
+               "--csv", str(path / "m.csv")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert out.splitlines()[1].split() == ["conv1", "conv2", "fc"]
+    assert f"{semrsm.linear_cka(a['conv2'], b['fc']):.3f}" in out.splitlines()[3]
+    assert (path / "heat.png").stat().st_size > 1000
+    rows = (path / "m.csv").read_text().splitlines()
+    assert rows[0] == ",conv1,conv2,fc"
+    assert float(rows[1].split(",")[2]) == pytest.approx(semrsm.linear_cka(a["conv1"], b["conv2"]), abs=1e-15)
+
+
+def test_cka_measures_and_options(networks, capsys):
+    path, a, b = networks
+    assert main(["cka", str(path / "a.npz"), "--measure", "svcca", "--keep", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("svcca: rows") and "1.000" in out
+    assert main(["cka", str(path / "a.npz"), str(path / "b.npz"), "--measure", "rbf_cka",
+                 "--threshold", "0.5", "--debiased", "--csv", str(path / "r.csv")]) == 0
+    assert "(debiased)" in capsys.readouterr().out
+    value = float((path / "r.csv").read_text().splitlines()[1].split(",")[1])
+    assert value == pytest.approx(semrsm.rbf_cka(a["conv1"], b["conv1"], threshold=0.5, debiased=True), abs=1e-15)
+
+
+def test_cka_on_precomputed_rsms(networks, capsys):
+    path, a, b = networks
+    np.savez(path / "ra.npz", **{k: v @ v.T for k, v in a.items()})
+    np.savez(path / "rb.npz", **{k: v @ v.T for k, v in b.items()})
+    assert main(["cka", str(path / "ra.npz"), str(path / "rb.npz"), "--rsm", "--csv", str(path / "c.csv")]) == 0
+    value = float((path / "c.csv").read_text().splitlines()[3].split(",")[3])
+    assert value == pytest.approx(semrsm.linear_cka(a["fc"], b["fc"]), abs=1e-12)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--rsm", "--measure", "linear_cka"], "--rsm takes precomputed RSMs"),
+    (["--measure", "cka"], "add --rsm"),
+    (["--keep", "0.9"], "--keep does not apply to --measure linear_cka"),
+    (["--measure", "svcca", "--keep", "many"], None),  # argparse's own error
+])
+def test_cka_user_errors(networks, capsys, argv, message):
+    path, _, _ = networks
+    if message is None:
+        with pytest.raises(SystemExit):
+            main(["cka", str(path / "a.npz"), *argv])
+        assert "--keep must be" in capsys.readouterr().err
+        return
+    assert main(["cka", str(path / "a.npz"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("semrsm cka: error: ") and message in err and err.count("\n") == 1
+
+
+def test_cka_file_errors(networks, capsys):
+    path, a, _ = networks
+    assert main(["cka", str(path / "missing.npz")]) == 2
+    assert "missing.npz" in capsys.readouterr().err
+    np.save(path / "one.npy", a["fc"])
+    assert main(["cka", str(path / "one.npy")]) == 2
+    assert "not an .npz archive" in capsys.readouterr().err
+    np.savez(path / "short.npz", x=a["fc"], y=a["fc"][:-1])
+    assert main(["cka", str(path / "short.npz")]) == 2
+    assert "layer 'y' of A has N = 39" in capsys.readouterr().err
+
+
+def test_compare_kinds(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(0)
+    layers = {"conv1": np.maximum(rng.normal(size=(10, 3, 3, 3)), 0), "conv2": rng.normal(size=(10, 4, 2, 2))}
+    np.savez(tmp_path / "in.npz", **layers)
+    if not (hasattr(semrsm, "semantic_rsm") and hasattr(semrsm, "rsm")):
+        from test_similarity import fake_rsms
+
+        fake_rsms(monkeypatch)
+    rc = main(["compare-kinds", str(tmp_path / "in.npz"), "-o", str(tmp_path / "p.png"), "--kernel", "inner",
+               "--save-rsms", str(tmp_path / "rsms.npz"), "--csv", str(tmp_path / "k.csv")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "inner kernel" in out and "conv2" in out
+    saved = np.load(tmp_path / "rsms.npz")
+    assert sorted(saved.files) == ["conv1.semantic", "conv1.spatio", "conv2.semantic", "conv2.spatio"]
+    value = float((tmp_path / "k.csv").read_text().splitlines()[2].split(",")[1])
+    assert value == pytest.approx(semrsm.cka(saved["conv2.semantic"], saved["conv2.spatio"]))
+    assert (tmp_path / "p.png").exists()
+
+
+def test_compare_kinds_without_the_rsm_functions(tmp_path, capsys, monkeypatch):
+    np.savez(tmp_path / "in.npz", conv=np.ones((4, 1, 2, 2)))
+    monkeypatch.delattr(semrsm, "semantic_rsm", raising=False)
+    assert main(["compare-kinds", str(tmp_path / "in.npz")]) == 2
+    assert "no semrsm.semantic_rsm" in capsys.readouterr().err
