@@ -130,7 +130,7 @@ py::tuple semantic_pairs_typed(py::array_t<T, py::array::c_style> x, py::array_t
                                py::array_t<double, py::array::c_style> sorted_norms_x,
                                py::array_t<double, py::array::c_style> sorted_norms_y,
                                const std::string& matcher, int window, int topk, bool want_perm,
-                               int threads) {
+                               bool want_bound, int threads) {
     if (x.ndim() != 3 || y.ndim() != 3) throw py::value_error("x and y must have shape (samples, S, C)");
     const int64_t S = x.shape(1), C = x.shape(2);
     if (y.shape(1) != S || y.shape(2) != C) throw py::value_error("x and y differ in S or C");
@@ -155,8 +155,15 @@ py::tuple semantic_pairs_typed(py::array_t<T, py::array::c_style> x, py::array_t
     options.threads = threads > 0 ? threads : omp_get_num_procs();
     const PairData<T> data{x.data(), y.data(), (int)S, (int)C, order_x.data(), order_y.data(),
                            sorted_norms_x.data(), sorted_norms_y.data()};
-    py::array_t<double> objective(count), bound(count);
+    py::array_t<double> objective(count);
     py::array_t<int8_t> status(count);
+    py::object bound = py::none();
+    double* upper = nullptr;
+    if (want_bound) {
+        py::array_t<double> b(count);
+        upper = b.mutable_data();
+        bound = b;
+    }
     py::object perm = py::none();
     int32_t* perm_data = nullptr;
     if (want_perm) {
@@ -165,7 +172,6 @@ py::tuple semantic_pairs_typed(py::array_t<T, py::array::c_style> x, py::array_t
         perm = p;
     }
     double* obj = objective.mutable_data();
-    double* upper = bound.mutable_data();
     int8_t* st = status.mutable_data();
     const int64_t* pi = pair_i.data();
     const int64_t* pj = pair_j.data();
@@ -246,11 +252,11 @@ PYBIND11_MODULE(_core, module) {
     module.def("semantic_pairs", &semantic_pairs_typed<float>, py::arg("x").noconvert(), py::arg("y").noconvert(),
                py::arg("pair_i"), py::arg("pair_j"), py::arg("order_x"), py::arg("order_y"),
                py::arg("sorted_norms_x"), py::arg("sorted_norms_y"), py::arg("matcher"), py::arg("window"),
-               py::arg("topk"), py::arg("want_perm"), py::arg("threads"));
+               py::arg("topk"), py::arg("want_perm"), py::arg("want_bound"), py::arg("threads"));
     module.def("semantic_pairs", &semantic_pairs_typed<double>, py::arg("x").noconvert(), py::arg("y").noconvert(),
                py::arg("pair_i"), py::arg("pair_j"), py::arg("order_x"), py::arg("order_y"),
                py::arg("sorted_norms_x"), py::arg("sorted_norms_y"), py::arg("matcher"), py::arg("window"),
-               py::arg("topk"), py::arg("want_perm"), py::arg("threads"));
+               py::arg("topk"), py::arg("want_perm"), py::arg("want_bound"), py::arg("threads"));
     module.def("negated_cost_blocks", &negated_cost_blocks_typed<float>, py::arg("a").noconvert(),
                py::arg("b").noconvert(), py::arg("threads"), py::arg("isa") = 0);
     module.def("negated_cost_blocks", &negated_cost_blocks_typed<double>, py::arg("a").noconvert(),

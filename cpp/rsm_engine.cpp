@@ -33,6 +33,7 @@ namespace {
 template <class T>
 LapStatus solve_full_block(const T* a, const T* b, int S, int C, Matcher matcher, int32_t* perm,
                            double* upper, PairScratch<T>& s, const std::atomic<bool>* cancel) {
+    // upper == nullptr: no bound wanted, which saves a pass over the block.
     s.reserve((int64_t)S * S, S, 0);
     T* c = s.cost.data();
     cost_block(a, S, b, S, C, c, S, s.gemm);
@@ -40,17 +41,17 @@ LapStatus solve_full_block(const T* a, const T* b, int S, int C, Matcher matcher
     switch (matcher) {
         case Matcher::exact:
             status = solve_exact_block(c, S, s, cancel);
-            if (status == LapStatus::ok) *upper = -dual_lower_bound(c, S, S, s.v.data());
+            if (status == LapStatus::ok && upper) *upper = -dual_lower_bound(c, S, S, s.v.data());
             break;
         case Matcher::auction: {
             const AuctionSchedule schedule = default_auction_schedule(c, S, S, 0.0);
             status = solve_auction(c, S, S, schedule, s.x.data(), s.v.data(), s.lap, cancel);
-            if (status == LapStatus::ok) *upper = -dual_lower_bound(c, S, S, s.v.data());
+            if (status == LapStatus::ok && upper) *upper = -dual_lower_bound(c, S, S, s.v.data());
             break;
         }
         case Matcher::greedy:
             solve_greedy(c, S, S, s.x.data(), s.lap);
-            *upper = -row_column_lower_bound(c, S, S);
+            if (upper) *upper = -row_column_lower_bound(c, S, S);
             break;
         default:
             throw std::logic_error("solve_full_block: matcher works on windows");
@@ -90,15 +91,18 @@ void semantic_pairs(const PairData<T>& data, const int64_t* pair_i, const int64_
                 result = topk_greedy_pair(a, b, S, C, order_a, order_b, options.topk, p, s, &cancel);
                 break;
             default:
-                result = solve_full_block(a, b, S, C, options.matcher, p, &upper, s, &cancel);
+                result = solve_full_block(a, b, S, C, options.matcher, p, bound ? &upper : nullptr, s,
+                                          &cancel);
         }
         if (result != LapStatus::ok) { status[k] = (int8_t)result; return; }
         objective[k] = permuted_inner(a, b, S, C, p);
-        upper = std::min(upper, norm_rearrangement_bound(data.sorted_norms_x + i * S,
-                                                         data.sorted_norms_y + j * S, S));
-        // The objective is attained, so the optimum is at least that: a bound below it can only come
-        // from rounding the block to float32, and is lifted to it.
-        bound[k] = std::max(upper, objective[k]);
+        if (bound) {
+            upper = std::min(upper, norm_rearrangement_bound(data.sorted_norms_x + i * S,
+                                                             data.sorted_norms_y + j * S, S));
+            // The objective is attained, so the optimum is at least that: a bound below it can only
+            // come from rounding the block to float32, and is lifted to it.
+            bound[k] = std::max(upper, objective[k]);
+        }
         status[k] = (int8_t)LapStatus::ok;
     });
 }

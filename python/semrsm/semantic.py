@@ -122,7 +122,8 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         epsilon-scaling auction finished by Jonker-Volgenant shortest augmenting paths ("hybrid"
         in :func:`semrsm.solve`), which returns the same optimum as JV. "auction": epsilon-scaling
         auction, within 1e-9 of the block's cost range of the optimum. "greedy": the greedy rule of the
-        paper on the full block. "topk_greedy": the ``topk`` positions of largest norm of each sample
+        paper on the full block, as the paper states it (the authors' code ranks along the other
+        axis of the score matrix; cpp/lap/greedy.h). "topk_greedy": the ``topk`` positions of largest norm of each sample
         matched to each other exactly, the others greedily. "batch_optimal": positions of each
         sample ranked by norm (once per sample), ranks cut into windows of ``window``, each
         window solved exactly; only the window blocks of the cost matrix are computed.
@@ -213,7 +214,7 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         side = S
     per_thread = item * (side * side + 2 * side * C + S * C + 16) + 64 * S
     per_pair = 8 * 2 + 1 + 16 + (4 * S if want_all_perm else 0)
-    fixed = 8 * n * m * (2 + len(names)) + (4 * n * m * S if want_all_perm else 0)
+    fixed = 8 * n * m * (1 + bool(return_bound) + len(names)) + (4 * n * m * S if want_all_perm else 0)
     if fixed + per_thread + per_pair > budget:
         what = " and all permutations (pass a list of pairs to return_perm)" if want_all_perm else ""
         raise ValueError(f"max_memory={budget} bytes is too small for {n} x {m} results{what} and one "
@@ -221,11 +222,12 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
     threads = max(1, min(threads, (budget - fixed - per_pair) // per_thread))
 
     objective = np.empty((n, m), dtype=np.float64)
-    bound = np.empty((n, m), dtype=np.float64)
+    bound = np.empty((n, m), dtype=np.float64) if return_bound else None
     perm = np.empty((n, m, S), dtype=np.int32) if want_all_perm else None
     if symmetric:
         np.fill_diagonal(objective, frob_x)
-        np.fill_diagonal(bound, frob_x)
+        if bound is not None:
+            np.fill_diagonal(bound, frob_x)
         if perm is not None:
             perm[np.arange(n), np.arange(n)] = np.arange(S, dtype=np.int32)
 
@@ -268,9 +270,10 @@ def _requested_pairs(pairs, n: int, m: int) -> np.ndarray:
 
 
 def _engine(xs, ys, pi, pj, order_x, order_y, sorted_x, sorted_y, matcher, window, topk, want_perm,
-            threads):
+            threads, want_bound=False):
     objective, bound, perm, status = _core.semantic_pairs(
-        xs, ys, pi, pj, order_x, order_y, sorted_x, sorted_y, matcher, window, topk, want_perm, threads)
+        xs, ys, pi, pj, order_x, order_y, sorted_x, sorted_y, matcher, window, topk, want_perm, want_bound,
+        threads)
     if (status == 2).any():  # cancelled: Ctrl-C reached the engine between its polls
         raise KeyboardInterrupt
     if (status != 0).any():
@@ -294,12 +297,14 @@ def _run_chunks(pairs, chunk, progress, xs, ys, order_x, order_y, sorted_x, sort
             hi = min(pairs.count, lo + chunk)
             pi, pj = pairs.slice(lo, hi)
             obj, upper, p = _engine(xs, ys, pi, pj, order_x, order_y, sorted_x, sorted_y, matcher,
-                                    window, topk, want_perm, threads)
+                                    window, topk, want_perm, threads, want_bound=bound is not None)
             objective[pi, pj] = obj
-            bound[pi, pj] = upper
             if pairs.symmetric:
                 objective[pj, pi] = obj
-                bound[pj, pi] = upper
+            if bound is not None:
+                bound[pi, pj] = upper
+                if pairs.symmetric:
+                    bound[pj, pi] = upper
             if perm is not None:
                 perm[pi, pj] = p
                 if pairs.symmetric:
