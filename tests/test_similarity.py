@@ -166,17 +166,22 @@ def digits_split(seed=0, train=1200):
 
 def identification_accuracy(reps, measure, **options):
     """Fraction of (layer, other network) pairs whose most similar layer is the same layer.
-    Asymmetric measures are symmetrised as S + S^T, as Kornblith et al. do."""
+
+    ``reps`` holds each network's list of layers, all of the same depth. One similarity matrix
+    over every layer of every network prepares each layer once. Asymmetric measures are
+    symmetrised as S + S^T, as Kornblith et al. do."""
+    depth = len(reps[0])
+    layers = {f"{k}/{layer}": x for k, rep in enumerate(reps) for layer, x in enumerate(rep)}
+    values = semrsm.similarity_matrix(layers, measure=measure, **options).values
+    if not MEASURES[measure].symmetric:
+        values = values + values.T
     hits = total = 0
-    for a, rep_a in enumerate(reps):
-        for b, rep_b in enumerate(reps):
-            if a == b:
-                continue
-            values = semrsm.similarity_matrix(rep_a, rep_b, measure, **options).values
-            if not MEASURES[measure].symmetric:
-                values = values + semrsm.similarity_matrix(rep_b, rep_a, measure, **options).values.T
-            hits += int(np.sum(np.argmax(values, axis=1) == np.arange(len(rep_a))))
-            total += len(rep_a)
+    for a in range(len(reps)):
+        for b in range(len(reps)):
+            if a != b:
+                block = values[a * depth:(a + 1) * depth, b * depth:(b + 1) * depth]
+                hits += int(np.sum(np.argmax(block, axis=1) == np.arange(depth)))
+                total += depth
     return hits / total
 
 

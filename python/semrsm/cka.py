@@ -219,23 +219,28 @@ class Prepared:
         self.features, self.gram = features, gram
         self.n = (features if features is not None else gram).shape[0]
         self.rows = self.total = None
-        if features is not None and debiased:
+        if features is None:
+            self.self_hsic = float(xp.vdot(gram.ravel(), gram.ravel()))
+            return
+        self.self_hsic = float(xp.linalg.norm(features.T @ features)) ** 2
+        if debiased:
             self.rows = xp.einsum("ij,ij->i", features, features)
             self.total = float(self.rows.sum())
-        self.self_hsic = _cross(self, self)
-        if features is not None and debiased:
-            scale = float(xp.linalg.norm(features.T @ features)) ** 2
-            if self.self_hsic <= _CANCEL_RTOL * scale:
+            biased = self.self_hsic
+            self.self_hsic = biased + _debias_terms(self, self)
+            if self.self_hsic <= _CANCEL_RTOL * biased:
                 raise ValueError(f"{name} has nothing left after debiasing (its debiased HSIC with "
                                  f"itself is {self.self_hsic:.3g}): debiased CKA is undefined")
 
     @classmethod
     def from_features(cls, f, debiased: bool, name: str, method: str = "auto"):
-        """Centre (N, D) features; keep them, or their Gram matrix when that is smaller (D > N)."""
+        """Centre (N, D) features; keep them (``method="features"``) or their Gram matrix
+        (``"gram"``). ``"auto"``: the Gram matrix when 2 D >= N, the choice that is cheaper against
+        a partner of the same width (see :func:`linear_cka`)."""
         xp = array_module(f)
         fc = center_features(f, name, xp)
         n, d = fc.shape
-        if method == "gram" or (method == "auto" and d > n):
+        if method == "gram" or (method == "auto" and 2 * d >= n):
             gram = fc @ fc.T  # already H K H: the features are centred
             if debiased:
                 u = _center_gram(gram, True, xp)
@@ -260,15 +265,19 @@ def _cross(a: Prepared, b: Prepared) -> float:
         return float(xp.vdot(a.gram.ravel(), b.gram.ravel()))
     if a.gram is None and b.gram is None:
         value = float(xp.linalg.norm(a.features.T @ b.features)) ** 2
-        if a.debiased:
-            n = a.n
-            value += (-n / (n - 2) * float(a.rows @ b.rows)
-                      + a.total * b.total / ((n - 1) * (n - 2)))
-        return value
+        return value + _debias_terms(a, b) if a.debiased else value
     # One Gram, one set of features: <Kc, F F^T> = sum((Kc F) * F). Exact for the U-centred K
     # too, whose rows and columns sum to zero and whose diagonal is zero (it is a projection).
     gram, f = (a.gram, b.features) if a.gram is not None else (b.gram, a.features)
     return float(xp.vdot((gram @ f).ravel(), f.ravel()))
+
+
+def _debias_terms(a: Prepared, b: Prepared) -> float:
+    """Unbiased HSIC of centred features minus ||X^T Y||_F^2 (times N (N - 3)): from Song et al.'s
+    eq. 5 with K = X X^T, whose rows sum to zero, and diag(K) = the squared row norms r_X,
+    -N / (N - 2) r_X . r_Y + ||X||_F^2 ||Y||_F^2 / ((N - 1) (N - 2))."""
+    n = a.n
+    return -n / (n - 2) * float(a.rows @ b.rows) + a.total * b.total / ((n - 1) * (n - 2))
 
 
 def cka_of(a: Prepared, b: Prepared) -> float:
@@ -354,8 +363,9 @@ def linear_cka(X, Y, debiased: bool = False, method: str = "auto") -> float:
     debiased : bool
         Use the unbiased HSIC estimator (N >= 4).
     method : {"auto", "features", "gram"}
-        ``features``: D x D products, O(N D^2) time; ``gram``: N x N Gram matrices, O(N^2 D).
-        ``auto`` (default) picks per side: the Gram matrix when D > N, the features otherwise.
+        ``features``: D x D products, about N (D1 + D2)^2 / 2 multiply-adds and D^2 memory;
+        ``gram``: N x N Gram matrices, about N^2 (D1 + D2) / 2 multiply-adds and N^2 memory.
+        ``auto`` (default) takes the features when D1 + D2 < N, the Gram matrices otherwise.
         All three agree to rounding.
 
     Returns
@@ -378,9 +388,15 @@ def linear_cka(X, Y, debiased: bool = False, method: str = "auto") -> float:
     minimum = 4 if debiased else 2
     fx = as_features(X, "X", xp, min_samples=minimum)
     fy = as_features(Y, "Y", xp, min_samples=minimum)
-    same_samples(fx.shape[0], fy.shape[0])
-    return cka_of(Prepared.from_features(fx, debiased, "X", method),
-                  Prepared.from_features(fy, debiased, "Y", method))
+    n = fx.shape[0]
+    same_samples(n, fy.shape[0])
+    if method == "auto":
+        method = "features" if fx.shape[1] + fy.shape[1] < n else "gram"
+    a = Prepared.from_features(fx, debiased, "X", method)
+    del fx  # keep one copy of each side at a time: the Gram matrix or the centred features
+    b = Prepared.from_features(fy, debiased, "Y", method)
+    del fy
+    return cka_of(a, b)
 
 
 def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False) -> float:

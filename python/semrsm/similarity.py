@@ -173,8 +173,9 @@ def similarity_matrix(layers_a, layers_b=None, measure: Union[str, Callable] = "
     -----
     Each layer is prepared once (centred, its Gram matrix or SVD computed) and every prepared
     layer is kept until the end, so memory grows with the number of layers: for ``linear_cka``
-    each layer costs the smaller of its features and an N x N float64 matrix; for ``rbf_cka`` and
-    ``cka`` an N x N float64 matrix. When B is omitted and the measure is symmetric, only half of
+    each layer keeps its centred features (float64) when 2 D < N and its N x N Gram matrix
+    otherwise (``method`` forces one), so a pair costs O(N D1 D2) or O(N^2) time; for ``rbf_cka``
+    and ``cka`` each layer keeps an N x N float64 matrix. When B is omitted and the measure is symmetric, only half of
     the pairs are computed.
     """
     if callable(measure):
