@@ -230,13 +230,18 @@ def lap_choice(repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="S = 49 and 196 only")
+    parser.add_argument("--sizes", type=int, nargs="+", choices=sorted(CONFIG), help="only these S")
+    parser.add_argument("--no-extras", action="store_true", help="skip the GEMM and LAP tables")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     sides = (7, 14) if args.quick else (7, 14, 28, 56)
+    if args.sizes:
+        sides = [int(round(np.sqrt(S))) for S in args.sizes]
     run(sides, args.threads, args.repeats)
-    gemm(args.threads, args.repeats)
-    lap_choice(args.repeats)
+    if not args.no_extras:
+        gemm(args.threads, args.repeats)
+        lap_choice(args.repeats)
 
 
 if __name__ == "__main__":
