@@ -234,7 +234,7 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
     pairs = _Pairs(n, m, symmetric)
     # Chunks of about a quarter of a second of work (at ~1e10 multiply-adds per second and thread),
     # so that the progress bar moves and Python overhead stays small; at least a few pairs per thread.
-    work = S * S * C + 50 * S * S if matcher not in ("batch_optimal",) else S * min(window, S) * (C + 50)
+    work = S * min(window, S) * (C + 50) if matcher == "batch_optimal" else S * S * (C + 50)
     chunk = max(4 * threads, int(0.25 * threads * 1e10 / work))
     chunk = max(1, min((budget - fixed - threads * per_thread) // per_pair, chunk))
     _run_chunks(pairs, chunk, progress, xs, ys, order_x, order_y, sorted_x, sorted_y, matcher, window,
