@@ -22,8 +22,8 @@ Matcher parse_matcher(const std::string& name) {
     if (name == "greedy") return Matcher::greedy;
     if (name == "topk_greedy") return Matcher::topk_greedy;
     if (name == "batch_optimal") return Matcher::batch_optimal;
-    throw std::invalid_argument("unknown matcher '" + name +
-                                "'; expected one of 'jv', 'auction', 'greedy', 'topk_greedy', 'batch_optimal'");
+    throw std::invalid_argument("unknown matcher '" + name + "'; expected one of 'jv', 'auction', 'greedy', " +
+                                "'topk_greedy', 'batch_optimal'");
 }
 
 namespace {
@@ -34,7 +34,7 @@ template <class T>
 LapStatus solve_full_block(const T* a, const T* b, int S, int C, Matcher matcher, int32_t* perm,
                            double* upper, PairScratch<T>& s, const std::atomic<bool>* cancel) {
     // upper == nullptr: no bound wanted, which saves a pass over the block.
-    s.reserve((int64_t)S * S, S, 0);
+    s.reserve((int64_t)S * S, S);
     T* c = s.cost.data();
     cost_block(a, S, b, S, C, c, S, s.gemm);
     LapStatus status = LapStatus::ok;

@@ -37,8 +37,8 @@ struct PairData {
 // Per pair k: objective[k] (float64, recomputed from the vectors), bound[k] >= the optimum (exact
 // matchers: their dual bound; heuristics: the tighter of the row/column maxima of the block and the
 // norm bound, or the norm bound alone where the full block is never built; may be null: not
-// computed), perm (k * S .., may be null) and status[k] (LapStatus). Pairs run in parallel on options.threads threads; each pair's
-// result does not depend on the thread count.
+// computed), perm (k * S .., may be null) and status[k] (LapStatus). Pairs run in parallel on
+// options.threads threads; each pair's result does not depend on the thread count.
 template <class T>
 void semantic_pairs(const PairData<T>& data, const int64_t* pair_i, const int64_t* pair_j, int64_t count,
                     const PairOptions& options, double* objective, double* bound, int32_t* perm,

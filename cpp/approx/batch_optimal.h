@@ -17,10 +17,10 @@ LapStatus batch_optimal_pair(const T* a, const T* b, int S, int C, const int32_t
                              const int32_t* order_b, int window, int32_t* perm, PairScratch<T>& s,
                              const std::atomic<bool>* cancel) {
     const int k = std::min(window, S);
-    s.reserve((int64_t)k * k, k, (int64_t)k * C);
+    s.reserve((int64_t)k * k, k);
     for (int w0 = 0; w0 < S; w0 += k) {
         const int size = std::min(k, S - w0);
-        const T* c = gathered_block(a, b, C, order_a + w0, order_b + w0, size, s);
+        const T* c = indexed_block(a, b, C, order_a + w0, order_b + w0, size, s);
         const LapStatus status = solve_exact_block(c, size, s, cancel);
         if (status != LapStatus::ok) return status;
         for (int r = 0; r < size; ++r) perm[order_a[w0 + r]] = order_b[w0 + s.x[r]];

@@ -18,14 +18,16 @@ LapStatus topk_greedy_pair(const T* a, const T* b, int S, int C, const int32_t* 
                            const std::atomic<bool>* cancel) {
     const int K = std::min(topk, S), rest = S - K;
     const int largest = std::max(K, rest);
-    s.reserve((int64_t)largest * largest, largest, (int64_t)largest * C);
+    s.reserve((int64_t)largest * largest, largest);
     if (K > 0) {
-        const LapStatus status = solve_exact_block(gathered_block(a, b, C, order_a, order_b, K, s), K, s, cancel);
+        const T* c = indexed_block(a, b, C, order_a, order_b, K, s);
+        const LapStatus status = solve_exact_block(c, K, s, cancel);
         if (status != LapStatus::ok) return status;
         for (int r = 0; r < K; ++r) perm[order_a[r]] = order_b[s.x[r]];
     }
     if (rest > 0) {
-        solve_greedy(gathered_block(a, b, C, order_a + K, order_b + K, rest, s), rest, rest, s.x.data(), s.lap);
+        const T* c = indexed_block(a, b, C, order_a + K, order_b + K, rest, s);
+        solve_greedy(c, rest, rest, s.x.data(), s.lap);
         for (int r = 0; r < rest; ++r) perm[order_a[K + r]] = order_b[K + s.x[r]];
     }
     return LapStatus::ok;

@@ -35,22 +35,28 @@ struct GemmTile {
     static constexpr int NR = 2 * lanes;          // columns of B per panel
 };
 
-// Packs the m rows of B (m x K) into ceil(m / NR) panels of K x NR; columns past m are zero.
+// Packs m rows of B (rows rows_b[0..m) of a matrix with K columns, or its first m rows when rows_b
+// is null) into ceil(m / NR) panels of K x NR; columns past m are zero.
 template <class T, int NR>
-SEMRSM_ALWAYS_INLINE void pack_panels(const T* B, int m, int K, T* packed) {
+SEMRSM_ALWAYS_INLINE void pack_panels(const T* B, const int32_t* rows_b, int m, int K, T* packed) {
     for (int p = 0; p < m; p += NR) {
         T* panel = packed + (int64_t)p * K;
         const int width = std::min(NR, m - p);
+        const T* row[NR];
+        for (int r = 0; r < NR; ++r) {
+            const int j = p + std::min(r, width - 1);
+            row[r] = B + (int64_t)(rows_b ? rows_b[j] : j) * K;
+        }
         for (int k = 0; k < K; ++k)
-            for (int r = 0; r < NR; ++r)
-                panel[(int64_t)k * NR + r] = r < width ? B[(int64_t)(p + r) * K + k] : T(0);
+            for (int r = 0; r < NR; ++r) panel[(int64_t)k * NR + r] = r < width ? row[r][k] : T(0);
     }
 }
 
-// out[i * ldo + j] = -sum_k A[i * K + k] * B[j * K + k] for i < n, j < m, with B already packed.
+// out[i * ldo + j] = -sum_k A[i'][k] * B[j][k] for i < n, j < m, with B already packed, where
+// i' = rows_a[i] (or i when rows_a is null).
 template <class T, int VB>
-SEMRSM_ALWAYS_INLINE void gemm_nt_neg_packed(const T* A, int n, const T* packed, int m, int K, T* out,
-                                             int64_t ldo) {
+SEMRSM_ALWAYS_INLINE void gemm_nt_neg_packed(const T* A, const int32_t* rows_a, int n, const T* packed,
+                                             int m, int K, T* out, int64_t ldo) {
     typedef GemmTile<T, VB> Tile;
     typedef typename Tile::Vec Vec;
     constexpr int MR = Tile::MR, NR = Tile::NR, L = Tile::lanes;
@@ -66,7 +72,10 @@ SEMRSM_ALWAYS_INLINE void gemm_nt_neg_packed(const T* A, int n, const T* packed,
             Vec acc[MR][2];
             for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = Vec{};
             const T* a[MR];
-            for (int r = 0; r < MR; ++r) a[r] = A + (int64_t)(i0 + std::min(r, rows - 1)) * K;
+            for (int r = 0; r < MR; ++r) {
+                const int i = i0 + std::min(r, rows - 1);
+                a[r] = A + (int64_t)(rows_a ? rows_a[i] : i) * K;
+            }
             for (int k = 0; k < K; ++k) {
                 Vec b0, b1;
                 std::memcpy(&b0, panel + (int64_t)k * NR, sizeof(Vec));
@@ -92,32 +101,44 @@ struct GemmScratch {
     std::vector<T> packed;
 };
 
+// The arguments of one cost block: rows rows_a[0..n) of A against rows rows_b[0..m) of B (a null
+// index means the first n or m rows), K columns each, into out with leading dimension ldo.
+template <class T>
+struct BlockArgs {
+    const T* A;
+    const int32_t* rows_a;
+    int n;
+    const T* B;
+    const int32_t* rows_b;
+    int m, K;
+    T* out;
+    int64_t ldo;
+};
+
 template <class T, int VB>
-SEMRSM_ALWAYS_INLINE void cost_block_kernel(const T* A, int n, const T* B, int m, int K, T* out, int64_t ldo,
-                                            GemmScratch<T>& scratch) {
+SEMRSM_ALWAYS_INLINE void cost_block_kernel(const BlockArgs<T>& g, GemmScratch<T>& scratch) {
     constexpr int NR = GemmTile<T, VB>::NR;
-    const int64_t size = (int64_t)((m + NR - 1) / NR) * NR * K;
+    const int64_t size = (int64_t)((g.m + NR - 1) / NR) * NR * g.K;
     if ((int64_t)scratch.packed.size() < size) scratch.packed.resize(size);
-    pack_panels<T, NR>(B, m, K, scratch.packed.data());
-    gemm_nt_neg_packed<T, VB>(A, n, scratch.packed.data(), m, K, out, ldo);
+    pack_panels<T, NR>(g.B, g.rows_b, g.m, g.K, scratch.packed.data());
+    gemm_nt_neg_packed<T, VB>(g.A, g.rows_a, g.n, scratch.packed.data(), g.m, g.K, g.out, g.ldo);
 }
 
 template <class T>
-void cost_block_portable(const T* A, int n, const T* B, int m, int K, T* out, int64_t ldo, GemmScratch<T>& s) {
-    cost_block_kernel<T, 32>(A, n, B, m, K, out, ldo, s);
+void cost_block_portable(const BlockArgs<T>& g, GemmScratch<T>& s) {
+    cost_block_kernel<T, 32>(g, s);
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
 template <class T>
-__attribute__((target("avx2,fma"))) void cost_block_avx2(const T* A, int n, const T* B, int m, int K, T* out,
-                                                         int64_t ldo, GemmScratch<T>& s) {
-    cost_block_kernel<T, 32>(A, n, B, m, K, out, ldo, s);
+__attribute__((target("avx2,fma"))) void cost_block_avx2(const BlockArgs<T>& g, GemmScratch<T>& s) {
+    cost_block_kernel<T, 32>(g, s);
 }
 
 template <class T>
-__attribute__((target("avx512f,avx2,fma"))) void cost_block_avx512(const T* A, int n, const T* B, int m, int K,
-                                                                   T* out, int64_t ldo, GemmScratch<T>& s) {
-    cost_block_kernel<T, 64>(A, n, B, m, K, out, ldo, s);
+__attribute__((target("avx512f,avx2,fma"))) void cost_block_avx512(const BlockArgs<T>& g,
+                                                                   GemmScratch<T>& s) {
+    cost_block_kernel<T, 64>(g, s);
 }
 
 inline bool cpu_has_avx2_fma() {
@@ -144,18 +165,24 @@ inline bool gemm_isa_available(GemmIsa isa) {
 #endif
 }
 
-// out (n x m, leading dimension ldo) = -A B^T: the negated cost block of a pair, by the fastest
-// kernel this CPU runs (or the one `isa` names, for tests). A is n x K, B is m x K, both row-major.
+// The negated cost block -A' B'^T of rows of A and B (see BlockArgs), by the fastest kernel this
+// CPU runs (or the one `isa` names, for tests). Indexed rows are read in place, not gathered.
+template <class T>
+void cost_block(const BlockArgs<T>& g, GemmScratch<T>& scratch, GemmIsa isa = GemmIsa::best) {
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (isa == GemmIsa::avx512 || (isa == GemmIsa::best && cpu_has_avx512()))
+        return cost_block_avx512(g, scratch);
+    if (isa == GemmIsa::avx2 || (isa == GemmIsa::best && cpu_has_avx2_fma()))
+        return cost_block_avx2(g, scratch);
+#endif
+    cost_block_portable(g, scratch);
+}
+
+// out (n x m, leading dimension ldo) = -A B^T for A (n x K) and B (m x K), both row-major.
 template <class T>
 void cost_block(const T* A, int n, const T* B, int m, int K, T* out, int64_t ldo, GemmScratch<T>& scratch,
                 GemmIsa isa = GemmIsa::best) {
-#if defined(__GNUC__) && defined(__x86_64__)
-    if (isa == GemmIsa::avx512 || (isa == GemmIsa::best && cpu_has_avx512()))
-        return cost_block_avx512(A, n, B, m, K, out, ldo, scratch);
-    if (isa == GemmIsa::avx2 || (isa == GemmIsa::best && cpu_has_avx2_fma()))
-        return cost_block_avx2(A, n, B, m, K, out, ldo, scratch);
-#endif
-    cost_block_portable(A, n, B, m, K, out, ldo, scratch);
+    cost_block(BlockArgs<T>{A, nullptr, n, B, nullptr, m, K, out, ldo}, scratch, isa);
 }
 
 }  // namespace semrsm

@@ -1,10 +1,10 @@
-// What every matcher of the semantic engine does with a pair: gather rows, build a cost block, solve
-// it exactly. One PairScratch per thread keeps the blocks allocated across the pairs it works on.
+// What every matcher of the semantic engine does with a pair: build a cost block of some of its
+// rows, solve it exactly. One PairScratch per thread keeps the blocks allocated across the pairs it
+// works on.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "cost/gemm.h"
@@ -15,34 +15,23 @@ namespace semrsm {
 template <class T>
 struct PairScratch {
     std::vector<T> cost;         // the (negated) cost block being solved
-    std::vector<T> rows_a, rows_b;  // rows gathered in norm order (windows, top-K)
     std::vector<int32_t> x;      // the assignment of the block being solved
     std::vector<double> u, v;    // its potentials
     GemmScratch<T> gemm;
     LapWorkspace lap;
 
-    void reserve(int64_t block, int rows, int64_t gathered) {
+    void reserve(int64_t block, int rows) {
         if ((int64_t)cost.size() < block) cost.resize(block);
-        if ((int64_t)rows_a.size() < gathered) { rows_a.resize(gathered); rows_b.resize(gathered); }
         if ((int)x.size() < rows) { x.resize(rows); u.resize(rows); v.resize(rows); }
     }
 };
 
-// Copies rows index[0..count) of x (rows of C) into out, contiguously.
-template <class T>
-void gather_rows(const T* x, int C, const int32_t* index, int count, T* out) {
-    for (int r = 0; r < count; ++r)
-        std::memcpy(out + (int64_t)r * C, x + (int64_t)index[r] * C, sizeof(T) * C);
-}
-
 // Builds the negated cost block between rows rows_a[0..size) of a and rows_b[0..size) of b (both
-// samples S x C, row-major) in s.cost, and returns it.
+// samples S x C, row-major) in s.cost, reading the rows in place, and returns it.
 template <class T>
-T* gathered_block(const T* a, const T* b, int C, const int32_t* rows_a, const int32_t* rows_b, int size,
-                  PairScratch<T>& s) {
-    gather_rows(a, C, rows_a, size, s.rows_a.data());
-    gather_rows(b, C, rows_b, size, s.rows_b.data());
-    cost_block(s.rows_a.data(), size, s.rows_b.data(), size, C, s.cost.data(), size, s.gemm);
+T* indexed_block(const T* a, const T* b, int C, const int32_t* rows_a, const int32_t* rows_b,
+                 int size, PairScratch<T>& s) {
+    cost_block(BlockArgs<T>{a, rows_a, size, b, rows_b, size, C, s.cost.data(), size}, s.gemm);
     return s.cost.data();
 }
 
