@@ -22,8 +22,8 @@ Matcher parse_matcher(const std::string& name) {
     if (name == "greedy") return Matcher::greedy;
     if (name == "topk_greedy") return Matcher::topk_greedy;
     if (name == "batch_optimal") return Matcher::batch_optimal;
-    throw std::invalid_argument("unknown matcher '" + name + "'; expected one of 'jv', 'auction', 'greedy', " +
-                                "'topk_greedy', 'batch_optimal'");
+    throw std::invalid_argument("unknown matcher '" + name + "'; expected one of 'jv', 'auction', " +
+                                "'greedy', 'topk_greedy', 'batch_optimal'");
 }
 
 namespace {
