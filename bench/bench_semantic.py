@@ -132,7 +132,10 @@ CONFIG = {  # S: (samples for semrsm, pairs timed in the baseline exact, pairs t
 }
 
 
-def run(sides, threads, repeats, window=128, topk=None):
+ALL_MATCHERS = ("jv", "batch_optimal", "topk_greedy", "greedy")
+
+
+def run(sides, threads, repeats, window=128, topk=None, matchers=ALL_MATCHERS):
     print(f"# Machine: {machine()}; semrsm threads: {threads}\n")
     print("## Pairs per second (medians; ratio = semrsm / baseline, same run, same data)\n")
     print(f"| S | matcher | semrsm, {threads} threads | semrsm, 1 thread | baseline | ratio |")
@@ -162,19 +165,20 @@ def run(sides, threads, repeats, window=128, topk=None):
             print(f"| {S} | {label} | {fast:.1f} | {one:.1f} | {base} | {ratio} |")
 
         exact_obj = semrsm.semantic_rsm(x, kernel="inner", threads=threads, progress=False)[iu]
-        t_base = None
-        if base_pairs:
-            # At S = 3136 scipy takes the time (tens of seconds a pair); BLAS threads do not matter.
-            t_base, base_obj = baseline_seconds_per_pair(xs, pairs[:base_pairs], repeats=rep,
-                                                         single_blas=S < 3136)
-            assert np.allclose(base_obj, exact_obj[:base_pairs], rtol=1e-5), "exact objectives disagree"
-        row("exact (jv)", "jv", {}, t_base)
+        if "jv" in matchers:
+            t_base = None
+            if base_pairs:
+                # At S = 3136 scipy takes the time (tens of seconds a pair); BLAS threads do not matter.
+                t_base, base_obj = baseline_seconds_per_pair(xs, pairs[:base_pairs], repeats=rep,
+                                                             single_blas=S < 3136)
+                assert np.allclose(base_obj, exact_obj[:base_pairs], rtol=1e-5), "exact objectives disagree"
+            row("exact (jv)", "jv", {}, t_base)
 
         approx = [("batch_optimal", dict(window=window)), ("topk_greedy", dict(topk=topk or window)),
                   ("greedy", {})]
         for name, options in approx:
-            if name in ("batch_optimal", "topk_greedy") and S <= window:
-                continue  # the whole block is one window: the exact matcher
+            if name not in matchers or (name in ("batch_optimal", "topk_greedy") and S <= window):
+                continue  # not asked for, or the whole block is one window: the exact matcher
             obj = semrsm.semantic_rsm(x, kernel="inner", matcher=name, threads=threads, progress=False,
                                       **options)[iu]
             ratio = obj / exact_obj
@@ -232,13 +236,15 @@ def main():
     parser.add_argument("--quick", action="store_true", help="S = 49 and 196 only")
     parser.add_argument("--sizes", type=int, nargs="+", choices=sorted(CONFIG), help="only these S")
     parser.add_argument("--no-extras", action="store_true", help="skip the GEMM and LAP tables")
+    parser.add_argument("--matchers", nargs="+", choices=ALL_MATCHERS, default=ALL_MATCHERS,
+                        help="only these rows")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     sides = (7, 14) if args.quick else (7, 14, 28, 56)
     if args.sizes:
         sides = [int(round(np.sqrt(S))) for S in args.sizes]
-    run(sides, args.threads, args.repeats)
+    run(sides, args.threads, args.repeats, matchers=args.matchers)
     if not args.no_extras:
         gemm(args.threads, args.repeats)
         lap_choice(args.repeats)
