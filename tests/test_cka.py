@@ -1,5 +1,7 @@
 """CKA: the properties of Kornblith et al. (2019), the unbiased estimator, minibatches, errors."""
 
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -117,6 +119,31 @@ def test_mixed_feature_and_gram_sides():
         b = Prepared.from_features(y, debiased, "Y")
         assert a.features is not None and b.gram is not None
         assert semrsm.linear_cka(x, y, debiased) == pytest.approx(ref_cka(x @ x.T, y @ y.T, debiased), abs=1e-12)
+
+
+def test_gram_built_from_column_blocks(monkeypatch):
+    """The CPU Gram path converts, centres and accumulates X one block of columns at a time."""
+    cka_module = importlib.import_module("semrsm.cka")  # semrsm.cka is the function
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(37, 3, 5, 7)).astype(np.float32) + 2.0  # D = 105 > N: the Gram path
+    y = rng.normal(size=(37, 50))
+    whole = [semrsm.linear_cka(x, y, debiased) for debiased in (False, True)] + [semrsm.rbf_cka(x, y)]
+    xc = x.reshape(37, -1).astype(np.float64)
+    xc -= xc.mean(0)
+    monkeypatch.setattr(cka_module, "_BLOCK_VALUES", 37 * 8)  # 8 columns a block, 14 blocks
+    monkeypatch.setattr(cka_module, "_MIRROR_ROWS", 5)
+    assert cka_module.centered_gram(x.reshape(37, -1), "X", np) == pytest.approx(xc @ xc.T, abs=1e-11)
+    blocks = [semrsm.linear_cka(x, y, debiased) for debiased in (False, True)] + [semrsm.rbf_cka(x, y)]
+    assert blocks == pytest.approx(whole, abs=1e-12)
+    bad = x.copy()
+    bad[4, 2, 3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"X\[4, 2, 3, 1\] is nan"):
+        semrsm.linear_cka(bad, y)
+    with pytest.raises(ValueError, match="constant across samples"):
+        semrsm.linear_cka(np.ones((37, 105), dtype=np.float32), y)
+    with pytest.raises(ValueError, match="too large"):
+        semrsm.linear_cka(np.full((37, 105), 1e300) * rng.uniform(size=(37, 1)), y)
 
 
 @pytest.mark.parametrize("n", [4, 5, 9, 16])

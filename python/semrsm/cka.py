@@ -54,39 +54,55 @@ def to_numpy(a):
     return a.get() if type(a).__module__.split(".")[0] == "cupy" else np.asarray(a)
 
 
-def as_float64(x, name: str, xp, *, min_ndim: int = 1):
-    """``x`` as a float64 array of module ``xp``, after checking its type and finiteness."""
+def _as_real(x, name: str, min_ndim: int):
+    """Check type and shape of ``x``; a NumPy or CuPy array in its own dtype (lists are read)."""
     dtype = getattr(x, "dtype", None)
-    if dtype is None or not hasattr(x, "shape"):
+    if dtype is None or not hasattr(x, "shape") or not isinstance(dtype, np.dtype):
         try:
             x = np.asarray(x)
         except Exception as exc:  # ragged lists and other non-array input
             raise TypeError(f"{name} could not be read as an array: {exc}") from None
         dtype = x.dtype
-    dtype = np.dtype(dtype) if not isinstance(dtype, np.dtype) else dtype
     if dtype == object or dtype.kind not in "biuf":
         kind = "complex" if dtype.kind == "c" else f"non-numeric ({dtype})"
         raise TypeError(f"{name} must hold real numbers; got a {kind} array")
-    if len(x.shape) < min_ndim:
+    if x.ndim < min_ndim:
         raise ValueError(f"{name} must be at least {min_ndim}-D; got shape {tuple(x.shape)}")
     if 0 in tuple(x.shape):
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)})")
-    arr = xp.asarray(x, dtype=xp.float64)
+    return x
+
+
+def raise_if_not_finite(arr, name: str, xp, shape=None) -> None:
+    """Raise naming the first NaN or infinity of ``arr`` (its index in ``shape``), if any."""
     finite = xp.isfinite(arr)
     if not bool(finite.all()):
         flat = int(xp.flatnonzero(~finite.ravel())[0])
         value = float(arr.ravel()[flat])
-        raise ValueError(f"{name}{format_index(np.unravel_index(flat, arr.shape))} is {value}: "
-                         f"similarity measures need finite values")
+        index = np.unravel_index(flat, arr.shape if shape is None else shape)
+        raise ValueError(f"{name}{format_index(index)} is {value}: similarity measures need finite values")
+
+
+def as_float64(x, name: str, xp, *, min_ndim: int = 1):
+    """``x`` as a float64 array of module ``xp``, after checking its type and finiteness."""
+    arr = xp.asarray(_as_real(x, name, min_ndim), dtype=xp.float64)
+    if not np.isfinite(float(arr.sum())):  # one pass, no temporary; overflow is looked at too
+        raise_if_not_finite(arr, name, xp)
     return arr
 
 
-def as_features(x, name: str, xp, *, min_samples: int = 2):
-    """(N, ...) input -> (N, D) float64 features, each sample flattened."""
-    arr = as_float64(x, name, xp)
+def as_features(x, name: str, xp, *, min_samples: int = 2, convert: bool = True):
+    """(N, ...) input -> (N, D) features, each sample flattened and checked to be finite: float64,
+    or with ``convert=False`` in the input's own dtype (see :func:`centered_gram`)."""
+    if convert:
+        arr = as_float64(x, name, xp)
+    else:
+        arr = _as_real(x, name, 1)
+        if arr.dtype.kind == "f" and not np.isfinite(float(arr.sum())):  # one pass, no temporary
+            raise_if_not_finite(arr, name, array_module(arr))
     if arr.ndim < 2:
         raise ValueError(f"{name} must have a sample axis and at least one feature axis, shape (N, D) "
-                         f"or (N, ...); got shape {arr.shape} (use {name}[:, None] for one feature)")
+                         f"or (N, ...); got shape {tuple(arr.shape)} (use {name}[:, None] for one feature)")
     check_samples(arr.shape[0], min_samples, name)
     return arr.reshape(arr.shape[0], -1)
 
@@ -104,17 +120,85 @@ def same_samples(n_x: int, n_y: int, names=("X", "Y")) -> None:
                          f"N = {n_x} and N = {n_y}")
 
 
+def _constant_error(name: str) -> ValueError:
+    return ValueError(f"{name} is constant across samples (every sample has the same features): "
+                      f"its similarity to anything is undefined")
+
+
 def center_features(x, name: str, xp):
-    """Subtract the mean sample; raise when nothing is left (every sample identical)."""
+    """Subtract the mean sample from float64 features; raise when nothing is left."""
     xc = x - x.mean(axis=0, keepdims=True)
-    if float(xp.abs(xc).max()) <= _CONSTANT_RTOL * float(xp.abs(x).max()):
-        raise ValueError(f"{name} is constant across samples (every sample has the same features): "
-                         f"its similarity to anything is undefined")
+    if float(xp.vdot(xc.ravel(), xc.ravel())) <= _CONSTANT_RTOL ** 2 * float(xp.vdot(x.ravel(), x.ravel())):
+        raise _constant_error(name)
     return xc
+
+
+def _abs_max(a) -> float:
+    return max(float(a.max()), -float(a.min()))
 
 
 # --------------------------------------------------------------------------------------------
 # Gram matrices and their centring
+
+#: float64 values per column block of :func:`centered_gram` (32 MiB), and rows per block when
+#: its triangle is mirrored.
+_BLOCK_VALUES = 1 << 22
+_MIRROR_ROWS = 512
+
+
+def _syrk_accumulate(gram, block):
+    """gram += block block^T on one triangle (BLAS dsyrk, in place, no N x N temporary)."""
+    from scipy.linalg.blas import dsyrk
+
+    # block is C-ordered (N, b): block.T is Fortran-ordered; gram.T likewise, so dsyrk writes in place
+    target = gram.T
+    out = dsyrk(1.0, block.T, beta=1.0, c=target, trans=1, overwrite_c=1)
+    if out is not target:  # f2py copied after all (never seen): keep the result
+        target[...] = out
+
+
+def _mirror_lower(gram):
+    """Copy the lower triangle of a C-ordered square matrix onto the upper one, in row blocks."""
+    n = gram.shape[0]
+    for r in range(0, n, _MIRROR_ROWS):
+        e = min(n, r + _MIRROR_ROWS)
+        diag = gram[r:e, r:e]
+        diag[...] = np.tril(diag) + np.tril(diag, -1).T
+        gram[r:e, e:] = gram[e:, r:e].T
+
+
+def centered_gram(f, name: str, xp, allow_constant: bool = False):
+    """``Xc Xc^T`` in float64 for (N, D) features of any real dtype (Xc: X minus its mean sample).
+
+    On the CPU X is converted, checked and centred one block of columns at a time, and the blocks
+    are accumulated with BLAS syrk: no float64 copy of X (8 N D bytes) and one pass over it, which
+    matters when D >> N. Non-finite input is found from the diagonal and then located in X.
+    Constant features raise unless ``allow_constant`` (a minibatch may be constant by chance).
+    """
+    n, d = f.shape
+    step = d if xp is not np else max(1, min(d, _BLOCK_VALUES // n))
+    gram = xp.zeros((n, n)) if step < d else None
+    mean_sq = 0.0  # ||mean sample||^2, so that ||X||_F^2 = tr(Xc Xc^T) + N ||mean||^2
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, as an error
+        for start in range(0, d, step):
+            block = xp.array(f[:, start:start + step], dtype=xp.float64, order="C", copy=True)
+            mean = block.mean(axis=0, keepdims=True)
+            # no BLAS level-1 call (vdot) between the syrk calls: on OpenBLAS it made them 1.5x slower
+            mean_sq += float(xp.square(mean).sum())
+            block -= mean
+            if gram is None:
+                gram = block @ block.T
+            else:
+                _syrk_accumulate(gram, block)
+    if step < d:
+        _mirror_lower(gram)
+    trace = float(xp.trace(gram))
+    if not (np.isfinite(trace) and np.isfinite(mean_sq)):
+        raise_if_not_finite(xp.asarray(f), name, xp)
+        raise ValueError(f"{name} is too large: its Gram matrix overflows float64")
+    if trace <= _CONSTANT_RTOL ** 2 * (trace + n * mean_sq) and not allow_constant:
+        raise _constant_error(name)
+    return gram
 
 
 def gram_linear(x):
@@ -124,26 +208,24 @@ def gram_linear(x):
     return f @ f.T
 
 
-def _sq_distances(xc, xp):
-    gram = xc @ xc.T
-    norms = xp.diagonal(gram).copy()
-    sq = norms[:, None] + norms[None, :] - 2.0 * gram
-    xp.maximum(sq, 0.0, out=sq)
-    xp.fill_diagonal(sq, 0.0)
-    return sq
-
-
-def _rbf_from_features(xc, threshold: float, name: str, xp):
-    n = xc.shape[0]
-    sq = _sq_distances(xc, xp)
+def _rbf_from_features(f, threshold: float, name: str, xp):
+    """RBF Gram matrix of (N, D) features of any real dtype, in place of their Gram matrix."""
+    k = centered_gram(f, name, xp)
+    n = k.shape[0]
+    norms = xp.diagonal(k).copy()
+    k *= -2.0
+    k += norms[:, None]
+    k += norms[None, :]  # now squared distances
+    xp.maximum(k, 0.0, out=k)
+    xp.fill_diagonal(k, 0.0)
     rows, cols = xp.triu_indices(n, 1)
-    distinct = sq[rows, cols]
+    distinct = k[rows, cols]
     distinct = distinct[distinct > 0]
     if distinct.size == 0:
         raise ValueError(f"every sample of {name} is the same: the RBF bandwidth (a fraction of the "
                          f"median distance) is undefined")
-    sq /= -2.0 * threshold ** 2 * float(xp.median(distinct))
-    return xp.exp(sq, out=sq)
+    k /= -2.0 * threshold ** 2 * float(xp.median(distinct))
+    return xp.exp(k, out=k)
 
 
 def _check_threshold(threshold) -> float:
@@ -166,8 +248,7 @@ def gram_rbf(x, threshold: float = 1.0):
     """
     xp = array_module(x)
     threshold = _check_threshold(threshold)
-    f = as_features(x, "X", xp)
-    return _rbf_from_features(center_features(f, "X", xp), threshold, "X", xp)
+    return _rbf_from_features(as_features(x, "X", xp, convert=False), threshold, "X", xp)
 
 
 def _symmetric_part(k):
@@ -176,23 +257,29 @@ def _symmetric_part(k):
 
 
 def _center_gram(k, debiased: bool, xp):
-    """H K H, or the U-centred K (zero diagonal) for the unbiased estimator; K symmetric."""
+    """H K H, or the U-centred K (zero diagonal) for the unbiased estimator, in place; K symmetric.
+
+    H K H = K - m_i - m_j + mean(m) with m the column means; U-centring (Szekely and Rizzo, 2014):
+    K with a zero diagonal, minus its row and column sums / (N - 2), plus its total / ((N - 1)(N - 2)).
+    """
     n = k.shape[0]
-    if not debiased:
+    if debiased:
+        xp.fill_diagonal(k, 0.0)
+        means = k.sum(axis=0) / (n - 2)
+        means -= means.sum() / (2 * (n - 1))
+    else:
         means = k.mean(axis=0)
-        return k - means[:, None] - means[None, :] + means.mean()
-    u = k.copy()
-    xp.fill_diagonal(u, 0.0)
-    means = u.sum(axis=0) / (n - 2)
-    means -= means.sum() / (2 * (n - 1))
-    u -= means[:, None]
-    u -= means[None, :]
-    xp.fill_diagonal(u, 0.0)
-    return u
+        means -= means.mean() / 2
+    k -= means[:, None]
+    k -= means[None, :]
+    if debiased:
+        xp.fill_diagonal(k, 0.0)
+    return k
 
 
-def _check_centered_gram(kc, k, name: str, debiased: bool, xp) -> None:
-    if float(xp.abs(kc).max()) <= _CONSTANT_RTOL * float(xp.abs(k).max()):
+def _check_centered_gram(kc, scale: float, name: str, debiased: bool) -> None:
+    """``scale``: the largest magnitude in the Gram matrix before centring."""
+    if _abs_max(kc) <= _CONSTANT_RTOL * scale:
         if debiased:
             raise ValueError(f"{name} has nothing left after debiasing (its off-diagonal entries are "
                              f"constant, or of the form a_i + a_j): debiased CKA is undefined")
@@ -233,28 +320,32 @@ class Prepared:
                                  f"itself is {self.self_hsic:.3g}): debiased CKA is undefined")
 
     @classmethod
-    def from_features(cls, f, debiased: bool, name: str, method: str = "auto"):
-        """Centre (N, D) features; keep them (``method="features"``) or their Gram matrix
-        (``"gram"``). ``"auto"``: the Gram matrix when 2 D >= N, the choice that is cheaper against
-        a partner of the same width (see :func:`linear_cka`)."""
-        xp = array_module(f)
-        fc = center_features(f, name, xp)
-        n, d = fc.shape
+    def from_features(cls, f, debiased: bool, name: str, method: str = "auto", xp=None):
+        """Prepare (N, D) features of any real dtype (``as_features(..., convert=False)``): keep
+        them centred in float64 (``method="features"``) or only their centred Gram matrix
+        (``"gram"``). ``"auto"``: the Gram matrix when 2 D >= N, the cheaper choice against a
+        partner of the same width (see :func:`linear_cka`)."""
+        xp = array_module(f) if xp is None else xp
+        n, d = f.shape
         if method == "gram" or (method == "auto" and 2 * d >= n):
-            gram = fc @ fc.T  # already H K H: the features are centred
+            gram = centered_gram(f, name, xp)  # already H K H: the features are centred
             if debiased:
-                u = _center_gram(gram, True, xp)
-                _check_centered_gram(u, gram, name, True, xp)
-                gram = u
+                scale = _abs_max(gram)
+                gram = _center_gram(gram, True, xp)
+                _check_centered_gram(gram, scale, name, True)
             return cls(xp, debiased, name, gram=gram)
-        return cls(xp, debiased, name, features=fc)
+        fc = xp.asarray(f, dtype=xp.float64)
+        if not np.isfinite(float(fc.sum())):
+            raise_if_not_finite(fc, name, xp)
+        return cls(xp, debiased, name, features=center_features(fc, name, xp))
 
     @classmethod
     def from_gram(cls, k, debiased: bool, name: str):
-        """Centre a symmetric (N, N) Gram matrix / RSM."""
+        """Centre a symmetric (N, N) float64 Gram matrix / RSM, in place."""
         xp = array_module(k)
+        scale = _abs_max(k)
         kc = _center_gram(k, debiased, xp)
-        _check_centered_gram(kc, k, name, debiased, xp)
+        _check_centered_gram(kc, scale, name, debiased)
         return cls(xp, debiased, name, gram=kc)
 
 
@@ -386,17 +477,14 @@ def linear_cka(X, Y, debiased: bool = False, method: str = "auto") -> float:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(map(repr, _methods))}")
     xp = array_module(X, Y)
     minimum = 4 if debiased else 2
-    fx = as_features(X, "X", xp, min_samples=minimum)
-    fy = as_features(Y, "Y", xp, min_samples=minimum)
+    fx = as_features(X, "X", xp, min_samples=minimum, convert=False)
+    fy = as_features(Y, "Y", xp, min_samples=minimum, convert=False)
     n = fx.shape[0]
     same_samples(n, fy.shape[0])
     if method == "auto":
         method = "features" if fx.shape[1] + fy.shape[1] < n else "gram"
-    a = Prepared.from_features(fx, debiased, "X", method)
-    del fx  # keep one copy of each side at a time: the Gram matrix or the centred features
-    b = Prepared.from_features(fy, debiased, "Y", method)
-    del fy
-    return cka_of(a, b)
+    return cka_of(Prepared.from_features(fx, debiased, "X", method, xp),
+                  Prepared.from_features(fy, debiased, "Y", method, xp))
 
 
 def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False) -> float:
@@ -426,11 +514,11 @@ def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False) -> float:
     threshold = _check_threshold(threshold)
     xp = array_module(X, Y)
     minimum = 4 if debiased else 2
-    fx = as_features(X, "X", xp, min_samples=minimum)
-    fy = as_features(Y, "Y", xp, min_samples=minimum)
+    fx = as_features(X, "X", xp, min_samples=minimum, convert=False)
+    fy = as_features(Y, "Y", xp, min_samples=minimum, convert=False)
     same_samples(fx.shape[0], fy.shape[0])
-    kx = _rbf_from_features(center_features(fx, "X", xp), threshold, "X", xp)
-    ky = _rbf_from_features(center_features(fy, "Y", xp), threshold, "Y", xp)
+    kx = _rbf_from_features(fx, threshold, "X", xp)
+    ky = _rbf_from_features(fy, threshold, "Y", xp)
     return cka_of(Prepared.from_gram(kx, debiased, "X"), Prepared.from_gram(ky, debiased, "Y"))
 
 
@@ -492,13 +580,12 @@ class MinibatchCKA:
         grams = []
         for label, x in zip(labels, arrays):
             where = name if len(arrays) == 1 else f"{name}[{label!r}]"
-            f = as_features(x, where, xp, min_samples=4)
+            f = as_features(x, where, xp, min_samples=4, convert=False)
             if n is not None and f.shape[0] != n:
                 raise ValueError(f"every layer of a batch must have the same number of samples; "
                                  f"{where} has {f.shape[0]}, expected {n}")
             n = f.shape[0]
-            fc = f - f.mean(axis=0, keepdims=True)
-            grams.append(_center_gram(fc @ fc.T, True, xp).ravel())
+            grams.append(_center_gram(centered_gram(f, where, xp, allow_constant=True), True, xp).ravel())
         return xp.stack(grams), n
 
     def update(self, x, y=None) -> "MinibatchCKA":

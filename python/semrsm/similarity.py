@@ -10,7 +10,7 @@ import numpy as np
 
 from . import cca as _cca
 from .cka import (Prepared, _check_debiased, _check_threshold, _rbf_from_features, array_module,
-                  as_features, center_features, check_rsm, cka, cka_of, _methods)
+                  as_features, check_rsm, cka, cka_of, _methods)
 
 __all__ = ["SimilarityMatrix", "KindComparison", "MEASURES", "similarity_matrix", "compare_kinds"]
 
@@ -63,16 +63,17 @@ class _Measure:
     pair: Callable                 # (prepared a, prepared b) -> float
     min_samples: Callable          # (options) -> the smallest N the measure is defined for
     symmetric: bool = True
+    float64: bool = True           # features arrive as checked float64 (else as given, see cka)
 
 
 def _prep_linear(x, name, xp, debiased=False, method="auto"):
     if method not in _methods:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(map(repr, _methods))}")
-    return Prepared.from_features(x, _check_debiased(debiased), name, method)
+    return Prepared.from_features(x, _check_debiased(debiased), name, method, xp)
 
 
 def _prep_rbf(x, name, xp, threshold=1.0, debiased=False):
-    gram = _rbf_from_features(center_features(x, name, xp), _check_threshold(threshold), name, xp)
+    gram = _rbf_from_features(x, _check_threshold(threshold), name, xp)
     return Prepared.from_gram(gram, _check_debiased(debiased), name)
 
 
@@ -105,9 +106,9 @@ def _mean_r2(a, b):
 #: semantic RSMs included); every other measure takes features (N, ...).
 MEASURES = {
     "linear_cka": _Measure("features", {"debiased": False, "method": "auto"}, _prep_linear, cka_of,
-                           _cka_min_samples),
+                           _cka_min_samples, float64=False),
     "rbf_cka": _Measure("features", {"threshold": 1.0, "debiased": False}, _prep_rbf, cka_of,
-                        _cka_min_samples),
+                        _cka_min_samples, float64=False),
     "cka": _Measure("rsm", {"debiased": False}, _prep_rsm, cka_of, _cka_min_samples),
     "mean_r2_cca": _Measure("features", {}, _prep_subspace, _mean_r2, _cca_min_samples),
     "mean_rho_cca": _Measure("features", {}, _prep_subspace, _mean_rho, _cca_min_samples),
@@ -232,7 +233,7 @@ def _prepare_all(spec: _Measure, opts: dict, side_a, side_b):
         for label, x in zip(labels, arrays):
             where = f"layer {label!r} of {side}"
             if spec.kind == "features":
-                arr = as_features(x, where, xp, min_samples=minimum)
+                arr = as_features(x, where, xp, min_samples=minimum, convert=spec.float64)
             elif spec.kind == "rsm":
                 arr = check_rsm(x, where, xp, minimum)
             else:
