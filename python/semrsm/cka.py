@@ -26,8 +26,8 @@ from ._validation import format_index
 
 __all__ = ["cka", "linear_cka", "rbf_cka", "gram_linear", "gram_rbf", "MinibatchCKA"]
 
-#: An array counts as constant when centring leaves nothing above this fraction of its
-#: largest entry (float64 centring errors are about log2(N) * 2e-16 of it).
+#: Features (a Gram matrix) count as constant when centring leaves less than this fraction of
+#: their Frobenius norm (largest entry); float64 centring errors are about log2(N) * 2e-16 of it.
 _CONSTANT_RTOL = 1e-13
 #: A debiased self-HSIC computed in feature space is zero when it is below this fraction of its
 #: largest term: the closed form cancels terms, so rounding can leave a tiny (even negative) rest.
