@@ -180,7 +180,7 @@ def layer_profile(values, labels: Optional[Sequence[str]] = None, *, title: Opti
     """
     if hasattr(values, "values") and hasattr(values, "labels"):
         if title is None:
-            title = f"semantic vs spatio-semantic RSM ({values.kernel} kernel)"
+            title = f"semantic vs spatio-semantic RSMs ({values.kernel})"
         labels = values.labels if labels is None else labels
         values = values.values
     arr = np.asarray(to_numpy(values), dtype=np.float64)
@@ -189,7 +189,7 @@ def layer_profile(values, labels: Optional[Sequence[str]] = None, *, title: Opti
     labels = [str(i) for i in range(arr.size)] if labels is None else [str(x) for x in labels]
     if len(labels) != arr.size:
         raise ValueError(f"{len(labels)} labels for {arr.size} values")
-    fig, ax = _figure(ax, (max(4.0, 0.5 * arr.size + 1.5), 3.2))
+    fig, ax = _figure(ax, (max(5.5, 0.5 * arr.size + 1.5), 3.4))
     ax.plot(range(arr.size), arr, marker="o", label=label)
     ax.set_xticks(range(arr.size), labels, rotation=90 if max(map(len, labels)) > 3 else 0)
     ax.set_xlabel("layer")
