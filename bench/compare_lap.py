@@ -15,13 +15,12 @@ import platform
 import sys
 import time
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from lap_peers import available_solvers, problems, versions  # noqa: E402
 
 import semrsm  # noqa: E402
-from semrsm.benchmarking import compare_solvers, format_table, median_seconds  # noqa: E402
+from semrsm.benchmarking import compare_solvers, median_seconds  # noqa: E402
 
 # problems per size, and timing repeats per problem: fewer where scipy takes seconds
 PLAN = {49: (20, 5), 196: (10, 3), 784: (4, 1), 3136: (1, 1)}

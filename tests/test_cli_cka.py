@@ -78,9 +78,12 @@ def test_cka_file_errors(networks, capsys):
     path, a, _ = networks
     assert main(["cka", str(path / "missing.npz")]) == 2
     assert "missing.npz" in capsys.readouterr().err
-    np.save(path / "one.npy", a["fc"])
-    assert main(["cka", str(path / "one.npy")]) == 2
-    assert "not an .npz archive" in capsys.readouterr().err
+    (path / "garbage.npz").write_bytes(b"not an archive")
+    assert main(["cka", str(path / "garbage.npz")]) == 2
+    assert "could not be read" in capsys.readouterr().err
+    np.save(path / "one.npy", a["fc"])  # a single layer is a file too: its CKA with itself is 1
+    assert main(["cka", str(path / "one.npy"), "--csv", str(path / "one.csv")]) == 0
+    assert float((path / "one.csv").read_text().split()[-1].split(",")[-1]) == pytest.approx(1.0)
     np.savez(path / "short.npz", x=a["fc"], y=a["fc"][:-1])
     assert main(["cka", str(path / "short.npz")]) == 2
     assert "layer 'y' of A has N = 39" in capsys.readouterr().err

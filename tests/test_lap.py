@@ -1,7 +1,6 @@
 """semrsm.solve and semrsm.linear_sum_assignment against scipy, brute force and the papers' rules."""
 
 import itertools
-import os
 import signal
 import subprocess
 import sys

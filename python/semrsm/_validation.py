@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_real_array", "first_bad_index", "format_index"]
+__all__ = ["as_real_array", "first_bad_index", "format_index", "positive_number"]
 
 _ENGINE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -47,3 +47,17 @@ def first_bad_index(mask: np.ndarray):
     if flat.size == 0:
         return None
     return np.unravel_index(flat[0], mask.shape)
+
+
+def positive_number(value, name: str, *, allow_none: bool = False):
+    """``value`` as a positive finite float (None passes through when ``allow_none``), or raise."""
+    if value is None and allow_none:
+        return None
+    expected = "a positive finite number" + (" or None" if allow_none else "")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be {expected}; got {value!r}") from None
+    if not np.isfinite(number) or number <= 0:
+        raise ValueError(f"{name} must be {expected}; got {value!r}")
+    return number

@@ -22,7 +22,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._validation import format_index
+from ._validation import format_index, positive_number
 
 __all__ = ["cka", "linear_cka", "rbf_cka", "gram_linear", "gram_rbf", "MinibatchCKA"]
 
@@ -229,13 +229,7 @@ def _rbf_from_features(f, threshold: float, name: str, xp):
 
 
 def _check_threshold(threshold) -> float:
-    try:
-        value = float(threshold)
-    except (TypeError, ValueError):
-        raise TypeError(f"threshold must be a positive number; got {threshold!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"threshold must be a positive finite number; got {threshold!r}")
-    return value
+    return positive_number(threshold, "threshold")
 
 
 def gram_rbf(x, threshold: float = 1.0):

@@ -20,6 +20,8 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from ._validation import positive_number
+
 __all__ = ["KERNELS", "check_kernels", "check_sigma", "kernels_from_objective", "median_sigma_squared"]
 
 #: Kernel names understood by :func:`semrsm.rsm` and :func:`semrsm.semantic_rsm`.
@@ -40,15 +42,7 @@ def check_kernels(kernel: Union[str, Sequence[str]]) -> tuple[list, bool]:
 
 
 def check_sigma(sigma) -> Optional[float]:
-    if sigma is None:
-        return None
-    try:
-        value = float(sigma)
-    except (TypeError, ValueError):
-        raise TypeError(f"sigma must be a positive number or None; got {sigma!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"sigma must be a positive finite number or None; got {sigma!r}")
-    return value
+    return positive_number(sigma, "sigma", allow_none=True)
 
 
 def median_sigma_squared(sqdist: np.ndarray, symmetric: bool) -> float:

@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 
 from . import _core, _cuda
-from ._validation import as_real_array, first_bad_index, format_index
+from ._validation import as_real_array, first_bad_index, format_index, positive_number
 
 __all__ = ["LapResult", "METHODS", "solve", "linear_sum_assignment"]
 
@@ -66,12 +66,8 @@ def _check_threads(threads) -> int:
 
 
 def _check_eps(eps) -> float:
-    if eps is None:
-        return 0.0
-    eps = float(eps)
-    if not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"eps must be a positive finite number or None; got {eps!r}")
-    return eps
+    """The engine's eps: 0.0 asks for its default."""
+    return positive_number(eps, "eps", allow_none=True) or 0.0
 
 
 # Engine statuses (cpp/lap/common.h, LapStatus).

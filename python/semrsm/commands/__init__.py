@@ -1,1 +1,30 @@
-"""Subcommands of the ``semrsm`` console command (see semrsm.cli)."""
+"""Subcommands of the ``semrsm`` console command (see semrsm.cli), and what they share."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def read_layers(path: str) -> dict:
+    """Layer name -> array: one layer for .npy (named after the file), one per array, in the file's
+    order, for .npz. Unreadable files raise semrsm.cli.UserError, reported in one line."""
+    from ..cli import UserError
+
+    if not os.path.isfile(path):
+        raise UserError(f"{path}: no such file")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise UserError(f"{path} could not be read as .npy or .npz: {exc}") from None
+    if isinstance(data, np.ndarray):
+        return {os.path.splitext(os.path.basename(path))[0]: data}
+    with data:
+        try:
+            layers = {name: data[name] for name in data.files}
+        except ValueError as exc:
+            raise UserError(f"{path}: {exc}") from None
+    if not layers:
+        raise UserError(f"{path} holds no arrays")
+    return layers

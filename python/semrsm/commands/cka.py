@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
+
+from . import read_layers
 
 HELP = ("compare every layer of A.npz with every layer of B.npz (linear/RBF CKA or the CCA family) "
         "and draw the heatmap")
 
 _CKA_MEASURES = ("linear_cka", "rbf_cka", "cka")
-
-
-def load_layers(path: str) -> dict:
-    """The arrays of an .npz file, one per layer, in the file's order."""
-    from ..cli import UserError
-
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise UserError(f"{path} could not be read as an .npz archive: {exc}") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise UserError(f"{path} is not an .npz archive (save one array per layer with numpy.savez)")
-    with archive:
-        try:
-            layers = {name: archive[name] for name in archive.files}
-        except ValueError as exc:
-            raise UserError(f"{path}: {exc}") from None
-    if not layers:
-        raise UserError(f"{path} holds no arrays")
-    return layers
 
 
 def _keep(text: str):
@@ -97,8 +78,8 @@ def run(args) -> int:
     if measure == "cka" and not args.rsm:
         raise UserError("--measure cka compares precomputed RSMs: add --rsm (or use linear_cka on features)")
     options = measure_options(args, measure)
-    layers_a = load_layers(args.a)
-    layers_b = None if args.b is None else load_layers(args.b)
+    layers_a = read_layers(args.a)
+    layers_b = None if args.b is None else read_layers(args.b)
     sim = similarity_matrix(layers_a, layers_b, measure, progress=args.progress, **options)
     name = measure + (" (debiased)" if options.get("debiased") else "")
     print(f"{name}: rows {args.a}, columns {args.b or args.a}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import read_layers
+
 HELP = ("CKA between the semantic and the spatio-semantic RSM of each layer of one network "
         "(Wald et al., 2024)")
 
@@ -30,11 +32,10 @@ def run(args) -> int:
     from ..cka import to_numpy
     from ..cli import UserError
     from ..similarity import compare_kinds
-    from .cka import load_layers
 
     if not (hasattr(semrsm, "semantic_rsm") and hasattr(semrsm, "rsm")):
         raise UserError("this semrsm has no semrsm.semantic_rsm and semrsm.rsm to compare")
-    layers = load_layers(args.input)
+    layers = read_layers(args.input)
     result = compare_kinds(layers, kernel=args.kernel, matcher=args.matcher, layout=args.layout,
                            debiased=args.debiased, return_rsms=bool(args.save_rsms), progress=args.progress)
     print(f"CKA{' (debiased)' if args.debiased else ''} of semantic vs spatio-semantic RSMs "

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
+from . import read_layers
+
 HELP = "semantic RSMs (and with --baseline the spatio-semantic ones) of the layers in an .npy/.npz file"
-
-
-def read_layers(path: str) -> dict:
-    """Layer name -> array: one layer for .npy (named after the file), one per array for .npz."""
-    from ..cli import UserError
-    from .cka import load_layers
-
-    if not os.path.isfile(path):
-        raise UserError(f"{path}: no such file")
-    if path.endswith(".npz"):
-        return load_layers(path)
-    try:
-        data = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise UserError(f"{path} could not be read as .npy or .npz: {exc}") from None
-    if not isinstance(data, np.ndarray):
-        data.close()
-        return load_layers(path)
-    return {os.path.splitext(os.path.basename(path))[0]: data}
 
 
 def _names(text: str) -> list:
