@@ -1,6 +1,6 @@
 """GPU benchmarks of the CUDA engine, side by side with cuBLAS, the CPU engine and scipy in one run.
 
-    python bench/bench_cuda.py [--quick] [--out bench/RESULTS-cuda.md]
+    python bench/bench_cuda.py [--quick] [--out FILE.md]  (figures go into bench/RESULTS.md, section 4)
 
 Cost blocks: cuda/cost/pair_blocks.cu against CuPy's matmul (cuBLAS, float32, TF32 off) on the same
 pairs, once with the operands already gathered (the GEMM alone) and once gathering them (what a
