@@ -12,8 +12,11 @@ DeviceReport probe_devices() {
     int count = 0;
     const cudaError_t status = cudaGetDeviceCount(&count);
     if (status != cudaSuccess) {
-        report.error = cudaGetErrorString(status);
-        cudaGetLastError();  // clear the sticky-free error so later calls start clean
+        // With no driver at all the runtime says "insufficient driver"; say what is missing.
+        report.error = report.driver_version == 0
+                           ? "no NVIDIA driver found (libcuda.so is not installed or not loadable)"
+                           : cudaGetErrorString(status);
+        cudaGetLastError();  // clear the error so later calls start clean
         return report;
     }
     for (int d = 0; d < count; ++d) {
