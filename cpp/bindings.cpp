@@ -26,14 +26,15 @@ using namespace semrsm;
 
 namespace {
 
-// Work below this many inner-loop steps finishes in milliseconds: run it on the calling thread
-// rather than hand it to the engine thread.
-constexpr double kInlineWork = 5e7;
+// Work below this many inner-loop steps (about a millisecond) runs on the calling thread, serially
+// (engine.h: no OpenMP there), rather than paying for the hand-over to the engine thread.
+constexpr double kInlineWork = 2e6;
 
-// One long-lived thread runs the engine's long batches while the Python thread that asked polls for
-// Ctrl-C. It lives from first use to the end of the process, so its OpenMP team and per-thread
-// scratch stay warm: a fresh thread per call paid up to 10 ms for a new team and cold scratch, a
-// third of a batch of 2000 problems of 49 x 49. A forked child starts a new one on first use.
+// One long-lived thread runs the engine's batches, the only thread with an OpenMP team, while the
+// Python thread that asked polls for Ctrl-C. It lives from first use to the end of the process, so
+// its team and per-thread scratch stay warm: a fresh thread per call paid up to 10 ms for a new team
+// and cold scratch, a third of a batch of 2000 problems of 49 x 49. A forked child starts a new one
+// (and with it a new team) on first use.
 class EngineThread {
   public:
     static EngineThread& instance() {
@@ -57,6 +58,7 @@ class EngineThread {
     EngineThread() { std::thread([this] { loop(); }).detach(); }
 
     void loop() {
+        allow_openmp_on_this_thread();
         std::unique_lock<std::mutex> hold(lock_);
         while (true) {
             wake_.wait(hold, [this] { return bool(job_); });
@@ -196,6 +198,8 @@ py::tuple semantic_pairs_typed(py::array_t<T, py::array::c_style> x, py::array_t
             pair_j.data()[k] >= y.shape(0))
             throw py::value_error("pair index out of range");
     }
+    if (window < 1) throw py::value_error("window must be at least 1");
+    if (topk < 0) throw py::value_error("topk must not be negative");
     PairOptions options;
     options.matcher = parse_matcher(matcher);
     options.window = window;

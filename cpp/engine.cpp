@@ -23,6 +23,12 @@ Method parse_method(const std::string& name) {
                                 "'; expected one of 'auto', 'jv', 'hybrid', 'auction', 'greedy'");
 }
 
+namespace {
+thread_local bool openmp_allowed = false;
+}  // namespace
+
+void allow_openmp_on_this_thread() { openmp_allowed = true; }
+
 void parallel_for(int64_t count, int threads, const std::atomic<bool>& cancel,
                   const std::function<void(int64_t)>& body) {
     std::exception_ptr error;
@@ -36,7 +42,7 @@ void parallel_for(int64_t count, int threads, const std::atomic<bool>& cancel,
             if (!error) error = std::current_exception();
         }
     };
-    if (threads <= 1 || count <= 1) {
+    if (threads <= 1 || count <= 1 || !openmp_allowed) {
         for (int64_t k = 0; k < count; ++k) guarded(k);
     } else {
 // Guided: large chunks first, single items at the end for balance. Handing out single items
@@ -83,6 +89,14 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
                double* v, double* objective, double* bound, int8_t* status,
                const std::atomic<bool>& cancel) {
     thread_local ThreadScratch<T> scratch;
+    // The copy for maximisation is kept between problems, except a large one: the engine thread
+    // lives as long as the process and would hold it for good.
+    struct ReleaseLargeCopy {
+        std::vector<T>& copy;
+        ~ReleaseLargeCopy() {
+            if (copy.capacity() * sizeof(T) > (16u << 20)) std::vector<T>().swap(copy);
+        }
+    } release_large_copy{scratch.negated};
     const int64_t size = (int64_t)n * m;
     bool forbidden = false;
     LapStatus result = check_entries(problem, size, options.maximize, options.method, &forbidden);

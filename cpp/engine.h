@@ -36,6 +36,11 @@ template <class T>
 void solve_batch(const T* costs, int64_t batch, int n, int m, const SolveOptions& options,
                  const BatchOutput& out, const std::atomic<bool>& cancel);
 
+// OpenMP runs only on threads that opted in (the bindings' engine thread): libgomp's thread pool does
+// not survive fork(), and a forked child whose parent ran a parallel region on the forking thread
+// hangs in its next one (GCC bug 60035). Elsewhere parallel_for runs serially.
+void allow_openmp_on_this_thread();
+
 // Runs body(k) for k in [0, count) on `threads` OpenMP threads (guided schedule), skipping the rest
 // once `cancel` is raised. The first exception thrown by a body is rethrown after the loop.
 void parallel_for(int64_t count, int threads, const std::atomic<bool>& cancel,

@@ -93,10 +93,6 @@ def test_compare_kinds(tmp_path, capsys, monkeypatch):
     rng = np.random.default_rng(0)
     layers = {"conv1": np.maximum(rng.normal(size=(10, 3, 3, 3)), 0), "conv2": rng.normal(size=(10, 4, 2, 2))}
     np.savez(tmp_path / "in.npz", **layers)
-    if not (hasattr(semrsm, "semantic_rsm") and hasattr(semrsm, "rsm")):
-        from test_similarity import fake_rsms
-
-        fake_rsms(monkeypatch)
     rc = main(["compare-kinds", str(tmp_path / "in.npz"), "-o", str(tmp_path / "p.png"), "--kernel", "inner",
                "--save-rsms", str(tmp_path / "rsms.npz"), "--csv", str(tmp_path / "k.csv")])
     out = capsys.readouterr().out
@@ -106,10 +102,3 @@ def test_compare_kinds(tmp_path, capsys, monkeypatch):
     value = float((tmp_path / "k.csv").read_text().splitlines()[2].split(",")[1])
     assert value == pytest.approx(semrsm.cka(saved["conv2.semantic"], saved["conv2.spatio"]))
     assert (tmp_path / "p.png").exists()
-
-
-def test_compare_kinds_without_the_rsm_functions(tmp_path, capsys, monkeypatch):
-    np.savez(tmp_path / "in.npz", conv=np.ones((4, 1, 2, 2)))
-    monkeypatch.delattr(semrsm, "semantic_rsm", raising=False)
-    assert main(["compare-kinds", str(tmp_path / "in.npz")]) == 2
-    assert "no semrsm.semantic_rsm" in capsys.readouterr().err

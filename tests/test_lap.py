@@ -330,7 +330,8 @@ def test_augmenting_row_reduction_terminates_on_near_ties():
 def test_auction_terminates_on_tie_heavy_and_huge_range_matrices(rng):
     ties = np.zeros((60, 60))
     ties[:, :3] = 1.0
-    for cost in (ties, rng.integers(0, 2, size=(80, 80)).astype(float),
+    huge_integers = 2.0**55 + rng.integers(0, 3, size=(30, 30))  # eps below 1/m would not move a price
+    for cost in (ties, rng.integers(0, 2, size=(80, 80)).astype(float), huge_integers,
                  rng.random((40, 40)) * 10.0 ** rng.integers(-6, 7, size=(40, 40))):
         result = semrsm.solve(cost, method="auction")
         assert abs(result.objective - optimum(cost)) <= result.gap + 1e-9 * np.abs(cost).max()
@@ -373,3 +374,29 @@ def test_ctrl_c_stops_a_long_batch_promptly(tmp_path):
     assert out.startswith("interrupted"), out
     # The whole batch takes tens of seconds on one thread; an interrupted one returns at once.
     assert stopped_after < 5.0
+
+
+def test_a_forked_child_can_solve_after_its_parent_did():
+    """libgomp's pool does not survive fork (GCC bug 60035): the engine keeps OpenMP off the caller's
+    thread, so a multiprocessing child can use semrsm whatever its parent ran, small or large."""
+    script = textwrap.dedent("""
+        import multiprocessing as mp, numpy as np, semrsm
+        small = np.random.default_rng(0).random((50, 20, 20))
+        large = np.random.default_rng(1).random((1000, 49, 49))
+        expected = (semrsm.solve(small, threads=2).objective.sum(), semrsm.solve(large, threads=2).objective.sum())
+        def child(q):
+            q.put((semrsm.solve(small, threads=2).objective.sum(), semrsm.solve(large, threads=2).objective.sum()))
+        if __name__ == "__main__":
+            ctx = mp.get_context("fork")
+            q = ctx.Queue()
+            p = ctx.Process(target=child, args=(q,))
+            p.start()
+            p.join(30)
+            if p.is_alive():
+                p.kill()
+                print("hang")
+            else:
+                print("same" if q.get() == expected else "different")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "same", out.stdout + out.stderr

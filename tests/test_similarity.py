@@ -209,8 +209,8 @@ def fake_rsms(monkeypatch):
         f = np.sort(np.asarray(x).reshape(len(x), x.shape[1], -1), axis=2).reshape(len(x), -1)
         return f @ f.T
 
-    def rsm(x, y=None, kernel="cosine"):
-        calls.append(("rsm", kernel))
+    def rsm(x, y=None, kernel="cosine", *, sigma=None):
+        calls.append(("rsm", kernel, sigma))
         f = np.asarray(x).reshape(len(x), -1)
         return f @ f.T
 
@@ -231,18 +231,18 @@ def test_compare_kinds_plumbing(monkeypatch):
                                   max_memory=10**8)
     assert result.labels == ("conv1", "conv2") and result.values.shape == (2,)
     assert calls[0] == ("semantic", "inner", "greedy", "NCHW", {"max_memory": 10**8})
-    assert calls[1] == ("rsm", "inner")
+    assert calls[1] == ("rsm", "inner", None)
     semantic, spatial = result.rsms["conv1"]
     assert result.values[0] == pytest.approx(semrsm.cka(semantic, spatial, debiased=True))
     assert "conv2" in result.table()
     result = semrsm.compare_kinds(list(layers.values()))
     assert result.rsms is None and result.labels == ("0", "1") and result.matcher is None
     assert "matcher" not in calls[-2][4]
+    semrsm.compare_kinds(layers, kernel="rbf", sigma=2.5)  # one bandwidth for both kinds
+    assert calls[-2][4] == {"sigma": 2.5} and calls[-1] == ("rsm", "rbf", 2.5)
 
 
 def test_compare_kinds_with_the_real_rsms():
-    if not (hasattr(semrsm, "semantic_rsm") and hasattr(semrsm, "rsm")):
-        pytest.skip("semrsm.semantic_rsm / semrsm.rsm are not there yet")
     rng = np.random.default_rng(0)
     base = np.maximum(rng.normal(size=(12, 4, 3, 3)), 0)
     # every sample's positions shuffled: the semantic RSM does not see it, the flattened one does

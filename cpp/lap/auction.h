@@ -38,6 +38,10 @@ AuctionSchedule default_auction_schedule(const T* c, int n, int m, double eps_fi
     const double range = hi > lo ? hi - lo : 1.0;
     if (!(eps_final > 0.0))
         eps_final = integral ? 1.0 / (m + 1) : range * 1e-9 / m;
+    // A bid must move a price: below the resolution of the prices (about the largest |cost|) tied
+    // bids would change nothing and a phase would never end. Integers beyond 2^40 / m thereby lose
+    // the exactness guarantee, and the reported bound says by how much.
+    eps_final = std::max(eps_final, std::max(std::fabs(lo), std::fabs(hi)) * 0x1p-40);
     return {std::max(range / 4.0, eps_final), eps_final, 6.0, !(hi > lo)};
 }
 

@@ -20,7 +20,7 @@ def as_real_array(x, name: str, *, ndims: tuple[int, ...], allow_empty: bool = F
         return x  # the common case, without the cost of the checks below
     if hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray):
         raise TypeError(f"{name} is a GPU array; this function takes NumPy arrays on the CPU "
-                        f"(copy it with .get() or use a CUDA-enabled semrsm build with device='cuda')")
+                        f"(copy it to the host with .get())")
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and other non-array input

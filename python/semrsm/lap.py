@@ -139,9 +139,11 @@ def solve(costs, maximize: bool = False, method: str = "auto", eps: Optional[flo
         ``auto``: exact; ``jv`` or ``hybrid`` per problem, by how much of the problem JV's column
         reduction solves (``hybrid`` wins by 5-10x on inner-product costs of ReLU features, ``jv`` on
         costs with independent entries). ``jv``: Jonker-Volgenant, exact. ``hybrid``:
-        epsilon-scaling auction, then shortest augmenting paths from its prices, exact. ``auction``: epsilon-scaling auction, within
-        n * eps of the optimum (exact on integer costs with the default eps). ``greedy``: the greedy
-        matcher of Wald et al. (2024), with a bound on its distance to the optimum.
+        epsilon-scaling auction, then shortest augmenting paths from its prices, exact.
+        ``auction``: epsilon-scaling auction, within n * eps of the optimum (exact on integer
+        costs below 2^40 / m with the default eps).
+        ``greedy``: the greedy matcher of Wald et al. (2024), with a bound on its distance to the
+        optimum; with n > m it runs on the transpose, columns choosing rows.
     eps : float, optional
         Final epsilon of ``auction`` (default: below 1/m on integer costs, 1e-9 of the cost range
         per row otherwise), or where ``hybrid`` stops its auction.

@@ -165,7 +165,7 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
     ValueError, TypeError
         On bad shapes, mismatched S or C, NaN/Inf, empty input, unknown kernel/matcher/layout.
     KeyboardInterrupt
-        On Ctrl-C, within about a second; no engine thread is left running.
+        On Ctrl-C, within about a second; no engine thread keeps computing.
     """
     names, single = check_kernels(kernel)
     if not isinstance(matcher, str) or matcher not in MATCHERS:
@@ -198,6 +198,16 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
     sorted_x = np.sqrt(np.take_along_axis(sq_x, order_x, axis=1))
     sorted_y = sorted_x if symmetric else np.sqrt(np.take_along_axis(sq_y, order_y, axis=1))
     frob_x, frob_y = sq_x.sum(axis=1), sq_y.sum(axis=1)
+    # No partial sum of an inner product exceeds the product of the two largest position norms: where
+    # that could overflow float32, the cost blocks are computed in float64; past float64, refuse.
+    largest = float(sorted_x[:, 0].max()) * float(sorted_y[:, 0].max())
+    finite = np.isfinite(frob_x).all() and np.isfinite(frob_y).all()
+    if not (finite and S * largest < float(np.finfo(np.float64).max) / 4):
+        raise ValueError(f"the samples are too large for float64 inner products (largest position norm "
+                         f"{max(sorted_x[:, 0].max(), sorted_y[:, 0].max()):.3g}); rescale them")
+    if xs.dtype == np.float32 and largest >= float(np.finfo(np.float32).max) / 4:
+        xs = xs.astype(np.float64)
+        ys = xs if symmetric else ys.astype(np.float64)
 
     requested = None
     if return_perm is not True and return_perm is not False:

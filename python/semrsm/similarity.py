@@ -317,10 +317,6 @@ def compare_kinds(layers, kernel: str = "cosine", matcher: Optional[str] = None,
     import semrsm
 
     debiased = _check_debiased(debiased)
-    missing = [f for f in ("semantic_rsm", "rsm") if not hasattr(semrsm, f)]
-    if missing:
-        raise RuntimeError(f"this semrsm has no {' or '.join('semrsm.' + f for f in missing)}; "
-                           f"compare_kinds needs both")
     labels, arrays = _as_layers(layers, "layers")
     semantic_options = dict(rsm_options, kernel=kernel, layout=layout)
     if matcher is not None:
@@ -329,7 +325,8 @@ def compare_kinds(layers, kernel: str = "cosine", matcher: Optional[str] = None,
     for label, x in _progress(list(zip(labels, arrays)), progress, "layers"):
         try:
             semantic = semrsm.semantic_rsm(x, **semantic_options)
-            spatial = semrsm.rsm(x, kernel=kernel)
+            # the same RBF bandwidth for both kinds when the caller fixes one
+            spatial = semrsm.rsm(x, kernel=kernel, sigma=rsm_options.get("sigma"))
             values.append(cka(semantic, spatial, debiased=debiased))
         except ValueError as exc:
             raise ValueError(f"layer {label!r}: {exc}") from None

@@ -27,14 +27,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    import semrsm
 
     from ..cka import to_numpy
-    from ..cli import UserError
     from ..similarity import compare_kinds
 
-    if not (hasattr(semrsm, "semantic_rsm") and hasattr(semrsm, "rsm")):
-        raise UserError("this semrsm has no semrsm.semantic_rsm and semrsm.rsm to compare")
     layers = read_layers(args.input)
     result = compare_kinds(layers, kernel=args.kernel, matcher=args.matcher, layout=args.layout,
                            debiased=args.debiased, return_rsms=bool(args.save_rsms), progress=args.progress)
