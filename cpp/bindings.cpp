@@ -26,9 +26,9 @@ using namespace semrsm;
 
 namespace {
 
-// Work below this many inner-loop steps (about a millisecond) runs on the calling thread, serially
+// Work below this many inner-loop steps (tens of milliseconds) runs on the calling thread, serially
 // (engine.h: no OpenMP there), rather than paying for the hand-over to the engine thread.
-constexpr double kInlineWork = 2e6;
+constexpr double kInlineWork = 5e7;
 
 // One long-lived thread runs the engine's batches, the only thread with an OpenMP team, while the
 // Python thread that asked polls for Ctrl-C. It lives from first use to the end of the process, so
