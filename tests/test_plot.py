@@ -71,3 +71,12 @@ def test_layer_profile(tmp_path):
     assert len(ax.lines) == 2 and ax.get_legend() is not None
     with pytest.raises(ValueError, match="2 labels for 3 values"):
         plot.layer_profile([1, 2, 3], labels=["a", "b"])
+
+
+def test_rsm_heatmap_wraps_panels_into_rows():
+    m = np.eye(4)
+    fig = plot.rsm_heatmap([m, m, m], columns=2)
+    fig.draw_without_rendering()
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 3
+    assert len({round(ax.get_position().y0, 3) for ax in shown}) == 2  # two rows

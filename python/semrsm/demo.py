@@ -20,7 +20,7 @@ from .datasets import PHOTOGRAPHS, RandomConvNet, photographs
 from .rsm import rsm
 from .semantic import semantic_rsm
 
-__all__ = ["DemoResult", "overlapping_crops", "run_demo", "rsm_figure", "format_table"]
+__all__ = ["DemoResult", "overlapping_crops", "run_demo", "format_table"]
 
 
 @dataclass
@@ -126,38 +126,13 @@ def _histogram(ax, rsms: dict, group: np.ndarray, title: str):
     ax.tick_params(labelsize=7)
 
 
-def rsm_figure(panels: dict, path: str, *, columns: int = 4, vmin=None, vmax=None) -> str:
-    """Heatmaps of several RSMs (title -> matrix) in one PNG; returns the path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    columns = max(1, min(columns, len(panels)))
-    rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.0 * rows), squeeze=False)
-    for ax in axes.ravel()[len(panels):]:
-        ax.axis("off")
-    for ax, (title, matrix) in zip(axes.ravel(), panels.items()):
-        image = ax.imshow(matrix, cmap="viridis", vmin=vmin, vmax=vmax, interpolation="nearest")
-        ax.set_title(title, fontsize=9)
-        ax.set_xticks([]), ax.set_yticks([])
-        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def demo_figure(result: DemoResult, path: str) -> str:
     """Per layer: spatio-semantic RSM, semantic RSM (same colour scale), and their histograms."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no global backend or figure state touched
 
     rows = len(result.layers)
-    fig, axes = plt.subplots(rows, 3, figsize=(10.5, 3.1 * rows), squeeze=False)
+    fig = Figure(figsize=(10.5, 3.1 * rows))
+    axes = fig.subplots(rows, 3, squeeze=False)
     for row, (name, s, c) in enumerate(result.layers):
         pair = (result.baseline[name], result.semantic[name])
         low = min(float(m.min()) for m in pair)  # one colour scale for both RSMs of a layer
@@ -172,5 +147,4 @@ def demo_figure(result: DemoResult, path: str) -> str:
     fig.suptitle("Crops of the same photograph (blocks on the diagonal) overlap but are shifted", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

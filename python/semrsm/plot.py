@@ -100,7 +100,7 @@ def similarity_heatmap(sim, labels_a: Optional[Sequence[str]] = None,
 
 def rsm_heatmap(rsms, titles: Optional[Sequence[str]] = None, *, cmap: str = "viridis",
                 vmin: Optional[float] = None, vmax: Optional[float] = None, shared_scale: bool = False,
-                suptitle: Optional[str] = None, path=None):
+                suptitle: Optional[str] = None, columns: Optional[int] = None, path=None):
     """One or several RSMs side by side (e.g. semantic vs spatio-semantic, Wald et al. Fig. 1).
 
     Parameters
@@ -115,6 +115,8 @@ def rsm_heatmap(rsms, titles: Optional[Sequence[str]] = None, *, cmap: str = "vi
         One colour range for every panel (the overall range, unless vmin/vmax are given).
     suptitle : str, optional
         Title over all panels.
+    columns : int, optional
+        Panels per row (default: all in one row).
     path : str or path-like, optional
         Save the figure there.
 
@@ -139,12 +141,16 @@ def rsm_heatmap(rsms, titles: Optional[Sequence[str]] = None, *, cmap: str = "vi
         vmax = max(float(m.max()) for m in mats) if vmax is None else vmax
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(3.4 * len(mats) + 0.6, 3.4), layout="constrained")
-    axes = fig.subplots(1, len(mats), squeeze=False)[0]
+    columns = len(mats) if columns is None else max(1, min(int(columns), len(mats)))
+    rows = -(-len(mats) // columns)
+    fig = Figure(figsize=(3.4 * columns + 0.6, 3.4 * rows), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax in axes[len(mats):]:
+        ax.axis("off")
     for k, (ax, m) in enumerate(zip(axes, mats)):
         image = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
         ax.set_xlabel("sample")
-        ax.set_ylabel("sample" if k == 0 else "")
+        ax.set_ylabel("sample" if k % columns == 0 else "")
         if titles is not None:
             ax.set_title(str(titles[k]))
         if not shared_scale or k == len(mats) - 1:

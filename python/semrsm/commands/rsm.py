@@ -36,7 +36,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..cli import UserError
-    from ..demo import rsm_figure
+    from ..plot import rsm_heatmap
     from ..rsm import rsm
     from ..semantic import semantic_rsm
 
@@ -63,6 +63,6 @@ def run(args) -> int:
     np.savez(args.output, **results)
     print(f"wrote {len(results)} RSM(s) of {len(layers)} layer(s) to {args.output}")
     if args.plot:
-        rsm_figure(panels, args.plot, columns=2 if args.baseline else 4)
+        rsm_heatmap(panels, columns=2 if args.baseline else 4, path=args.plot)
         print(f"wrote {args.plot}")
     return 0
