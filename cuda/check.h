@@ -24,6 +24,22 @@ inline void check(cudaError_t status, const char* what, const char* file, int li
                     "): " + cudaGetErrorName(status) + ": " + cudaGetErrorString(status));
 }
 
+// Makes `device` current for a scope and restores the caller's device after it, so that a call on
+// data of another GPU does not change which device CuPy and the caller work on.
+class DeviceScope {
+  public:
+    explicit DeviceScope(int device) {
+        check(cudaGetDevice(&previous_), "cudaGetDevice", __FILE__, __LINE__);
+        check(cudaSetDevice(device), "cudaSetDevice", __FILE__, __LINE__);
+    }
+    ~DeviceScope() { cudaSetDevice(previous_); }
+    DeviceScope(const DeviceScope&) = delete;
+    DeviceScope& operator=(const DeviceScope&) = delete;
+
+  private:
+    int previous_ = 0;
+};
+
 }  // namespace semrsm::cuda
 
 #define SEMRSM_CUDA_CHECK(call) ::semrsm::cuda::check((call), #call, __FILE__, __LINE__)

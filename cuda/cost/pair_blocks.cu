@@ -275,7 +275,7 @@ void pair_cost_blocks(std::uintptr_t x_handle, std::int64_t samples, int s, int 
                       std::uintptr_t stream_handle) {
     if (samples < 1 || s < 1 || c < 1) throw std::invalid_argument("pair_cost_blocks: empty input");
     if (count <= 0) return;
-    SEMRSM_CUDA_CHECK(cudaSetDevice(device));
+    const DeviceScope on_device(device);
     cudaStream_t stream = reinterpret_cast<cudaStream_t>(stream_handle);
     const float* x = reinterpret_cast<const float*>(x_handle);
     const int32_t* pairs = reinterpret_cast<const int32_t*>(pairs_handle);

@@ -595,7 +595,7 @@ void solve_batch_sap(const DeviceLapBatch& p, int device, std::uintptr_t stream_
         throw std::invalid_argument("the GPU solver takes at most " + std::to_string(kMaxSapColumns) +
                                     " columns; got " + std::to_string(p.m));
     if (p.batch <= 0) return;
-    SEMRSM_CUDA_CHECK(cudaSetDevice(device));
+    const DeviceScope on_device(device);
     int multiprocessors = 0;
     SEMRSM_CUDA_CHECK(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device));
     cudaStream_t stream = reinterpret_cast<cudaStream_t>(stream_handle);

@@ -100,31 +100,33 @@ def _check_entries(cp, arr, maximize: bool, method: str, name: str, scipy_messag
 
 def _solve_device(cp, costs, maximize: bool):
     """Exact solve of a validated (B, n, m) CuPy batch on the GPU; n > m on the transpose."""
-    batch, n, m = costs.shape
-    transposed = n > m
-    work = cp.ascontiguousarray(costs.transpose(0, 2, 1)) if transposed else costs
-    rows, cols = work.shape[1], work.shape[2]
-    col = cp.empty((batch, rows), dtype=cp.int32)
-    objective = cp.empty(batch, dtype=cp.float64)
-    bound = cp.empty(batch, dtype=cp.float64)
-    u = cp.empty((batch, rows), dtype=cp.float64)
-    v = cp.empty((batch, cols), dtype=cp.float64)
-    status = cp.empty(batch, dtype=cp.int8)
-    stream = cp.cuda.get_current_stream()
-    _core.cuda_solve_batch(work.data.ptr, work.dtype == cp.float64, batch, rows, cols, bool(maximize),
-                           col.data.ptr, objective.data.ptr, bound.data.ptr, u.data.ptr, v.data.ptr,
-                           status.data.ptr, work.device.id, stream.ptr)
-    failed = cp.flatnonzero(status != 0)
-    if failed.size:  # one device-to-host copy of a count; the normal path stays on the GPU
-        b = int(failed[0])
-        raise ValueError(f"cost matrix is infeasible (problem {b}): no complete assignment avoids its "
-                         f"forbidden ({-np.inf if maximize else np.inf}) entries")
-    if transposed:
-        row4col = col
-        col = cp.full((batch, n), -1, dtype=cp.int32)
-        col[cp.arange(batch)[:, None], row4col] = cp.arange(m, dtype=cp.int32)[None, :]
-        u, v = v, u
-    return col, objective, bound, u, v
+    # Allocate on, and enqueue to the current stream of, the GPU that holds the data.
+    with cp.cuda.Device(costs.device.id):
+        batch, n, m = costs.shape
+        transposed = n > m
+        work = cp.ascontiguousarray(costs.transpose(0, 2, 1)) if transposed else costs
+        rows, cols = work.shape[1], work.shape[2]
+        col = cp.empty((batch, rows), dtype=cp.int32)
+        objective = cp.empty(batch, dtype=cp.float64)
+        bound = cp.empty(batch, dtype=cp.float64)
+        u = cp.empty((batch, rows), dtype=cp.float64)
+        v = cp.empty((batch, cols), dtype=cp.float64)
+        status = cp.empty(batch, dtype=cp.int8)
+        stream = cp.cuda.get_current_stream()
+        _core.cuda_solve_batch(work.data.ptr, work.dtype == cp.float64, batch, rows, cols, bool(maximize),
+                               col.data.ptr, objective.data.ptr, bound.data.ptr, u.data.ptr, v.data.ptr,
+                               status.data.ptr, work.device.id, stream.ptr)
+        failed = cp.flatnonzero(status != 0)
+        if failed.size:  # one device-to-host copy of a count; the normal path stays on the GPU
+            b = int(failed[0])
+            raise ValueError(f"cost matrix is infeasible (problem {b}): no complete assignment avoids its "
+                             f"forbidden ({-np.inf if maximize else np.inf}) entries")
+        if transposed:
+            row4col = col
+            col = cp.full((batch, n), -1, dtype=cp.int32)
+            col[cp.arange(batch)[:, None], row4col] = cp.arange(m, dtype=cp.int32)[None, :]
+            u, v = v, u
+        return col, objective, bound, u, v
 
 
 def _on_cpu(cp, arr, maximize, method, eps, threads):
