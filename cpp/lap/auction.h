@@ -10,39 +10,40 @@
 // rows of zero cost, which leaves the optimum of the real rows unchanged.
 #pragma once
 
+#include "lap/auction_schedule.h"
 #include "lap/common.h"
 #include "lap/row_minima.h"
 
 namespace semrsm {
 
 struct AuctionSchedule {
+    double range;  // largest minus smallest cost (1 when all are equal)
     double eps_start;
     double eps_final;
+    double eps_floor;  // auction_eps_floor: no eps below it
     double factor;  // eps is divided by this between phases
     bool constant;  // every cost is the same: any assignment is optimal, the identity is returned
 };
 
-// Default schedule: start at a quarter of the cost range; end where the n * eps bound certifies
-// integers exactly (below 1/n) or, for other costs, at 1e-9 of the range per row.
+// The schedule of auction_schedule.h for these costs: start at range / 64; end where the n * eps bound
+// certifies integers exactly (below 1/n) or, for other costs, at 1e-9 of the range per row, or at
+// eps_final when the caller gives one; never below the resolution of the prices.
 template <class T>
 AuctionSchedule default_auction_schedule(const T* c, int n, int m, double eps_final) {
     double lo = kInf, hi = -kInf;
-    bool integral = true;
     const int64_t count = (int64_t)n * m;
     for (int64_t k = 0; k < count; ++k) {
         const double a = c[k];
-        lo = std::min(lo, a);
-        hi = std::max(hi, a);
-        integral = integral && a == std::floor(a);
+        lo = a < lo ? a : lo;
+        hi = a > hi ? a : hi;
     }
+    bool integral = true;  // a separate loop: it stops at the first fraction, usually the first entry
+    for (int64_t k = 0; k < count && integral; ++k) integral = (double)c[k] == std::floor((double)c[k]);
     const double range = hi > lo ? hi - lo : 1.0;
-    if (!(eps_final > 0.0))
-        eps_final = integral ? 1.0 / (m + 1) : range * 1e-9 / m;
-    // A bid must move a price: below the resolution of the prices (about the largest |cost|) tied
-    // bids would change nothing and a phase would never end. Integers beyond 2^40 / m thereby lose
-    // the exactness guarantee, and the reported bound says by how much.
-    eps_final = std::max(eps_final, std::max(std::fabs(lo), std::fabs(hi)) * 0x1p-40);
-    return {std::max(range / 4.0, eps_final), eps_final, 6.0, !(hi > lo)};
+    const double eps_floor = auction_eps_floor(lo, hi);
+    eps_final = eps_final > 0.0 ? std::max(eps_final, eps_floor) : auction_default_eps(lo, hi, integral, m);
+    return {range, std::max(range * kAuctionStart, eps_final), eps_final, eps_floor, kAuctionFactor,
+            !(hi > lo)};
 }
 
 // Runs the auction; writes the assignment to x and the column potentials v (m) of the
@@ -58,7 +59,10 @@ LapStatus solve_auction(const T* c, int n, int m, const AuctionSchedule& schedul
     int32_t* queue = ws.free_rows.data();
     std::vector<int32_t> assigned(m);
     const std::vector<T> virtual_row(n < m ? m : 0, T(0));
-    for (int j = 0; j < m; ++j) v[j] = 0.0;
+    // Start from column reduction: every column at its cheapest row's cost, so the first phase
+    // begins near its prices instead of bidding them up from zero.
+    for (int j = 0; j < m; ++j) v[j] = n < m ? 0.0 : kInf;  // virtual rows cost 0
+    for (int i = 0; i < n; ++i) column_minima_step(c + (int64_t)i * m, m, i, v, ws.d.data());
     if (schedule.constant) {
         for (int i = 0; i < n; ++i) x[i] = i;
         return LapStatus::ok;

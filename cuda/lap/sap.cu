@@ -23,6 +23,7 @@
 
 #include "check.h"
 #include "cuda_engine.h"
+#include "lap/auction_schedule.h"
 
 namespace semrsm::cuda {
 namespace {
@@ -302,14 +303,14 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
         // Forward auction with eps-scaling, Gauss-Seidel (cpp/lap/auction.h, step for step): the
         // free row at the head of the queue takes its best column j1 and lowers v_j1 until j1 is
         // eps dearer than its second best; the row it displaces joins the tail. Every phase starts
-        // with all rows free and keeps the potentials; the last one stops at the hand-over eps of
-        // cpp/lap/hybrid.h, range / (512 m) with the default start.
+        // with all rows free and keeps the potentials, which start as the column minima that
+        // column reduction left in v; the schedule is cpp/lap/auction_schedule.h's, ending at the
+        // hand-over eps of cpp/lap/hybrid.h.
         const double range = hi - lo;
-        const double eps_start = fmax(range / 4.0, integral ? 1.0 / (m + 1) : range * 1e-9 / m);
-        const double eps_final = fmin(eps_start * 4.0 / (512.0 * m), eps_start);
-#pragma unroll
-        for (int k = 0; k < CPL; ++k) v[k] = 0.0;
-        for (double eps = eps_start;; eps = fmax(eps / 6.0, eps_final)) {
+        const double eps_floor = auction_eps_floor(lo, hi);
+        const double eps_start = fmax(range * kAuctionStart, auction_default_eps(lo, hi, integral, m));
+        const double eps_final = fmin(fmax(range * kHybridHandover / m, eps_floor), eps_start);
+        for (double eps = eps_start;; eps = fmax(eps / kAuctionFactor, eps_final)) {
 #pragma unroll
             for (int k = 0; k < CPL; ++k)
                 if (valid >> k & 1) y[k * G + tid] = -1;
