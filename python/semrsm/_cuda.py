@@ -8,12 +8,13 @@ surface as RuntimeError carrying the CUDA error text.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 import numpy as np
 
 from . import _core
-from ._validation import first_bad_index, format_index
+from ._validation import engine_dtype, first_bad_index, format_index
 
 __all__ = ["is_cupy_array", "wants_cuda", "solve", "linear_sum_assignment", "pair_cost_blocks",
            "MAX_COLUMNS"]
@@ -66,14 +67,7 @@ def _as_device_array(cp, x, name: str, ndims: tuple):
             arr = np.asarray(x)
         except Exception as exc:
             raise TypeError(f"{name} could not be read as an array: {exc}") from None
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        kind = "complex" if arr.dtype.kind == "c" else f"non-numeric ({arr.dtype})"
-        raise TypeError(f"{name} must hold real numbers; got a {kind} array")
-    if arr.ndim not in ndims:
-        want = " or ".join(f"{d}-D" for d in ndims)
-        raise ValueError(f"{name} must be {want}; got shape {arr.shape}")
-    dtype = np.float32 if arr.dtype == np.float32 else np.float64
-    return cp.ascontiguousarray(cp.asarray(arr, dtype=dtype))
+    return cp.ascontiguousarray(cp.asarray(arr, dtype=engine_dtype(arr, name, ndims)))
 
 
 def _check_entries(cp, arr, maximize: bool, method: str, name: str, scipy_messages: bool) -> None:
@@ -142,7 +136,7 @@ def _on_cpu(cp, arr, maximize, method, eps, threads):
 
 def solve(costs, maximize: bool, method: str, eps: Optional[float], threads: Optional[int]):
     """:func:`semrsm.solve` on the CUDA engine; CuPy in, CuPy out (NumPy out for NumPy input)."""
-    from .lap import LapResult
+    from .lap import make_result
 
     cp = _cupy()
     arr = _as_device_array(cp, costs, "costs", (2, 3))
@@ -155,19 +149,11 @@ def solve(costs, maximize: bool, method: str, eps: Optional[float], threads: Opt
         col, objective, bound, u, v = _solve_device(cp, work, maximize)
     else:
         col, objective, bound, u, v = _on_cpu(cp, work, maximize, method, eps, threads)
-    gap = cp.abs(objective - bound)
-    if method == "greedy":
-        u = v = None
-    if not batched:
-        col, objective, bound, gap = col[0], float(objective[0]), float(bound[0]), float(gap[0])
-        u = None if u is None else u[0]
-        v = None if v is None else v[0]
-    if not is_cupy_array(costs):
-        get = cp.asnumpy
-        col, u, v = get(col), None if u is None else get(u), None if v is None else get(v)
-        if batched:
-            objective, bound, gap = get(objective), get(bound), get(gap)
-    return LapResult(col=col, objective=objective, bound=bound, gap=gap, u=u, v=v, method=method)
+    result = make_result(col, objective, bound, u, v, method, batched)
+    if is_cupy_array(costs):
+        return result
+    on_host = {field: cp.asnumpy(value) for field, value in vars(result).items() if is_cupy_array(value)}
+    return dataclasses.replace(result, **on_host)
 
 
 def linear_sum_assignment(cost_matrix, maximize: bool, method: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_real_array", "first_bad_index", "format_index", "positive_number"]
+__all__ = ["as_real_array", "engine_dtype", "first_bad_index", "format_index", "positive_number"]
 
 _ENGINE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -25,16 +25,22 @@ def as_real_array(x, name: str, *, ndims: tuple[int, ...], allow_empty: bool = F
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and other non-array input
         raise TypeError(f"{name} could not be read as an array: {exc}") from None
+    dtype = engine_dtype(arr, name, ndims)
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def engine_dtype(arr, name: str, ndims: tuple):
+    """The dtype the engine takes for ``arr`` (NumPy or CuPy): float32 stays float32, every other
+    real type becomes float64. Raises on complex or non-numeric data and on a wrong ndim."""
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         kind = "complex" if arr.dtype.kind == "c" else f"non-numeric ({arr.dtype})"
         raise TypeError(f"{name} must hold real numbers; got a {kind} array")
     if arr.ndim not in ndims:
         want = " or ".join(f"{d}-D" for d in ndims)
         raise ValueError(f"{name} must be {want}; got shape {arr.shape}")
-    if arr.size == 0 and not allow_empty:
-        raise ValueError(f"{name} is empty (shape {arr.shape})")
-    dtype = np.float32 if arr.dtype == np.float32 else np.float64
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return np.float32 if arr.dtype == np.float32 else np.float64
 
 
 def format_index(index) -> str:

@@ -176,7 +176,13 @@ def solve(costs, maximize: bool = False, method: str = "auto", eps: Optional[flo
     col, objective, bound, u, v = _solve_checked(arr if batched else arr[None], maximize, method,
                                                  _check_eps(eps), _check_threads(threads), name="costs",
                                                  batched=batched)
-    gap = np.abs(objective - bound)
+    return make_result(col, objective, bound, u, v, method, batched)
+
+
+def make_result(col, objective, bound, u, v, method: str, batched: bool) -> LapResult:
+    """The result of a batch (NumPy or CuPy arrays alike), without its batch axis when the input had
+    none; the gap from objective and bound, no potentials for greedy."""
+    gap = abs(objective - bound)
     if method == "greedy":
         u = v = None
     if not batched:
