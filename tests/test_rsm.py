@@ -29,3 +29,17 @@ def test_rsm_errors():
         semrsm.rsm(np.array([[1.0, np.inf]]))
     with pytest.raises(ValueError, match="unknown kernel"):
         semrsm.rsm(np.ones((2, 3)), kernel="cka")
+
+
+def test_rsm_of_float32_input_makes_no_float64_copy_of_it():
+    import tracemalloc
+
+    # 64 MiB of float32: a float64 copy would be 128 MiB; blocks of columns take 32 MiB at a time
+    x = np.random.default_rng(0).random((64, 256, 32, 32), dtype=np.float32)
+    tracemalloc.start()
+    try:
+        semrsm.rsm(x, kernel=["inner", "rbf"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.25 * x.nbytes  # blocks and checks: about 1x; with a float64 copy: over 2x

@@ -13,6 +13,37 @@ from .kernels import check_kernels, check_sigma, kernels_from_objective
 __all__ = ["rsm"]
 
 
+def _inner_products(fx: np.ndarray, fy: Optional[np.ndarray]):
+    """X Y^T (Y = X when ``fy`` is None) and the squared norms, in float64, converting one block of
+    columns at a time: no float64 copy of the samples (8 N D bytes, twice float32 input)."""
+    from scipy.linalg.blas import dgemm
+
+    from .cka import _BLOCK_VALUES, _mirror_lower, _syrk_accumulate
+
+    n, d = fx.shape
+    m = n if fy is None else fy.shape[0]
+    step = max(1, min(d, _BLOCK_VALUES // max(n, m)))
+    objective = np.zeros((n, m))
+    sq_x = np.zeros(n)
+    sq_y = sq_x if fy is None else np.zeros(m)
+    for start in range(0, d, step):
+        bx = np.array(fx[:, start:start + step], dtype=np.float64, order="C")
+        sq_x += np.einsum("nd,nd->n", bx, bx)
+        if fy is None:
+            _syrk_accumulate(objective, bx)
+            continue
+        by = np.array(fy[:, start:start + step], dtype=np.float64, order="C")
+        sq_y += np.einsum("nd,nd->n", by, by)
+        # objective^T (Fortran view, M x N) += by bx^T, in place
+        target = objective.T
+        out = dgemm(1.0, by.T, bx.T, beta=1.0, c=target, trans_a=1, overwrite_c=1)
+        if out is not target:
+            target[...] = out
+    if fy is None:
+        _mirror_lower(objective)
+    return objective, sq_x, sq_y
+
+
 def _flat_samples(x, name: str) -> np.ndarray:
     arr = as_real_array(x, name, ndims=(2, 3, 4, 5))
     bad = first_bad_index(~np.isfinite(arr))
@@ -45,10 +76,6 @@ def rsm(x, y=None, kernel: Union[str, Sequence[str]] = "cosine", *, sigma: Optio
     fy = fx if y is None else _flat_samples(y, "y")
     if fy.shape[1] != fx.shape[1]:
         raise ValueError(f"x and y differ in features per sample: {fx.shape[1]} vs {fy.shape[1]}")
-    fx64 = fx.astype(np.float64, copy=False)
-    fy64 = fx64 if y is None else fy.astype(np.float64, copy=False)
-    objective = fx64 @ fy64.T
-    sq_x = np.einsum("nd,nd->n", fx64, fx64)
-    sq_y = sq_x if y is None else np.einsum("nd,nd->n", fy64, fy64)
+    objective, sq_x, sq_y = _inner_products(fx, None if y is None else fy)
     out = kernels_from_objective(objective, sq_x, sq_y, names, symmetric=y is None, sigma=sigma)
     return out[names[0]] if single else out
