@@ -491,7 +491,7 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
         return;
     }
 
-    // Certificate, as dual_lower_bound in cpp/lap/common.h: with v shifted to v_j <= 0 when n < m
+    // Certificate, as dual_lower_bound in cpp/lap/row_minima.h: with v shifted to v_j <= 0 when n < m
     // and u_i = min_j (c_ij - v_j), sum u + sum v is a lower bound on the optimum.
     double vmax = -CUDART_INF, vsum = 0.0;
 #pragma unroll
