@@ -1,19 +1,15 @@
 """The CUDA pair cost-block kernel (cuda/cost/pair_blocks.cu) against float64 NumPy; skipped without a GPU."""
 
-import os
 
 import numpy as np
 import pytest
 
 import semrsm
+from cuda_support import cupy_or_skip
 
 pytestmark = pytest.mark.cuda
 
-if not semrsm.backends()["cuda"]["available"]:
-    pytest.skip(f"CUDA engine unavailable: {semrsm.backends()['cuda']['reason']}", allow_module_level=True)
-cp = pytest.importorskip("cupy")
-if os.environ.get("SEMRSM_CUPY_NO_POOL"):
-    cp.cuda.set_allocator(None)  # one cudaMalloc per array, so compute-sanitizer sees every bound
+cp = cupy_or_skip()
 from semrsm import _cuda  # noqa: E402
 
 

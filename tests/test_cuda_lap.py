@@ -1,21 +1,17 @@
 """The CUDA LAP solver (cuda/lap/sap.cu) against scipy and the CPU engine; skipped without a GPU."""
 
-import os
 
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment as scipy_lsa
 
 import semrsm
+from cuda_support import cupy_or_skip
 from semrsm.datasets import semantic_costs
 
 pytestmark = pytest.mark.cuda
 
-if not semrsm.backends()["cuda"]["available"]:
-    pytest.skip(f"CUDA engine unavailable: {semrsm.backends()['cuda']['reason']}", allow_module_level=True)
-cp = pytest.importorskip("cupy")
-if os.environ.get("SEMRSM_CUPY_NO_POOL"):
-    cp.cuda.set_allocator(None)  # one cudaMalloc per array, so compute-sanitizer sees every bound
+cp = cupy_or_skip()
 
 
 def optimum(cost, maximize=False):
