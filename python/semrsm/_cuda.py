@@ -14,9 +14,9 @@ from typing import Optional
 import numpy as np
 
 from . import _core
-from ._validation import engine_dtype, first_bad_index, format_index
+from ._validation import engine_dtype, first_bad_index, format_index, is_cupy_array
 
-__all__ = ["is_cupy_array", "wants_cuda", "solve", "linear_sum_assignment", "pair_cost_blocks",
+__all__ = ["wants_cuda", "solve", "linear_sum_assignment", "pair_cost_blocks",
            "MAX_COLUMNS"]
 
 #: Widest problem the GPU solver takes (cuda/cuda_engine.h, kMaxSapColumns); wider ones are
@@ -25,10 +25,6 @@ MAX_COLUMNS = 8192
 
 #: Methods the GPU solves itself; the others run on the CPU engine with a copy each way.
 GPU_METHODS = ("auto", "jv", "hybrid")
-
-
-def is_cupy_array(x) -> bool:
-    return type(x).__module__.split(".")[0] == "cupy"
 
 
 def wants_cuda(x, device: Optional[str]) -> bool:

@@ -4,9 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_real_array", "engine_dtype", "first_bad_index", "format_index", "positive_number"]
+__all__ = ["array_module", "as_real_array", "engine_dtype", "first_bad_index", "format_index", "is_cupy_array",
+           "positive_number", "to_numpy"]
 
 _ENGINE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def is_cupy_array(x) -> bool:
+    return type(x).__module__.split(".")[0] == "cupy"
+
+
+def array_module(*arrays):
+    """Return ``cupy`` when any argument is a CuPy array, else ``numpy``."""
+    if any(is_cupy_array(a) for a in arrays):
+        import cupy
+
+        return cupy
+    return np
+
+
+def to_numpy(a):
+    """A NumPy view or copy of ``a`` (a CuPy array is copied to the host)."""
+    return a.get() if is_cupy_array(a) else np.asarray(a)
 
 
 def as_real_array(x, name: str, *, ndims: tuple[int, ...], allow_empty: bool = False) -> np.ndarray:

@@ -24,7 +24,8 @@ from typing import Union
 
 import numpy as np
 
-from .cka import array_module, as_features, center_features, same_samples, to_numpy
+from ._validation import array_module, to_numpy
+from .cka import as_features, center_features, same_samples
 
 __all__ = ["canonical_correlations", "mean_r2_cca", "mean_rho_cca", "svcca", "pwcca", "r2_lr"]
 

@@ -22,7 +22,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._validation import format_index, positive_number
+from ._validation import array_module, format_index, positive_number, to_numpy
 
 __all__ = ["cka", "linear_cka", "rbf_cka", "gram_linear", "gram_rbf", "MinibatchCKA"]
 
@@ -37,21 +37,6 @@ _methods = ("auto", "features", "gram")
 
 # --------------------------------------------------------------------------------------------
 # Arrays: NumPy or CuPy, float64, finite
-
-
-def array_module(*arrays):
-    """Return ``cupy`` when any argument is a CuPy array, else ``numpy``."""
-    for a in arrays:
-        if type(a).__module__.split(".")[0] == "cupy":
-            import cupy
-
-            return cupy
-    return np
-
-
-def to_numpy(a):
-    """A NumPy view or copy of ``a`` (a CuPy array is copied to the host)."""
-    return a.get() if type(a).__module__.split(".")[0] == "cupy" else np.asarray(a)
 
 
 def _as_real(x, name: str, min_ndim: int):

@@ -9,8 +9,9 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from . import cca as _cca
-from .cka import (Prepared, _check_debiased, _check_threshold, _rbf_from_features, array_module,
-                  as_features, check_rsm, cka, cka_of, _methods)
+from ._validation import array_module
+from .cka import (Prepared, _check_debiased, _check_threshold, _rbf_from_features, as_features, check_rsm,
+                  cka, cka_of, _methods)
 
 __all__ = ["SimilarityMatrix", "KindComparison", "MEASURES", "similarity_matrix", "compare_kinds"]
 

@@ -28,7 +28,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
 
-    from ..cka import to_numpy
+    from .._validation import to_numpy
     from ..similarity import compare_kinds
 
     layers = read_layers(args.input)
