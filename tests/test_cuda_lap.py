@@ -192,13 +192,28 @@ def test_runs_on_current_stream(rng):
     np.testing.assert_allclose(obj.get(), expected, rtol=1e-9)
 
 
-def test_non_gpu_methods_fall_back_to_cpu(rng):
+@pytest.mark.parametrize("maximize", [False, True])
+@pytest.mark.parametrize("shape", [(3, 12, 12), (2, 7, 19), (2, 19, 7)])
+def test_greedy_on_the_gpu_equals_cpu_engine(shape, maximize, rng):
+    for costs in (rng.random(shape), rng.integers(0, 3, size=shape).astype(np.float64)):
+        result = semrsm.solve(cp.asarray(costs), method="greedy", maximize=maximize)
+        cpu = semrsm.solve(costs, method="greedy", maximize=maximize)
+        assert isinstance(result.col, cp.ndarray) and result.u is None
+        np.testing.assert_array_equal(result.col.get(), cpu.col)  # tie for tie
+        np.testing.assert_allclose(result.objective.get(), cpu.objective, rtol=1e-12)
+        np.testing.assert_allclose(result.bound.get(), cpu.bound, rtol=1e-12)
+    blocked = rng.random((4, 4))
+    blocked[0, 0] = np.inf
+    with pytest.raises(ValueError, match="forbidden"):
+        semrsm.solve(cp.asarray(blocked), method="greedy")
+
+
+def test_auction_falls_back_to_cpu(rng):
     costs = rng.random((3, 12, 12))
-    for method in ("greedy", "auction"):
-        result = semrsm.solve(cp.asarray(costs), method=method)
-        cpu = semrsm.solve(costs, method=method)
-        assert isinstance(result.col, cp.ndarray)
-        np.testing.assert_allclose(result.objective.get(), cpu.objective)
+    result = semrsm.solve(cp.asarray(costs), method="auction")
+    cpu = semrsm.solve(costs, method="auction")
+    assert isinstance(result.col, cp.ndarray)
+    np.testing.assert_allclose(result.objective.get(), cpu.objective)
 
 
 def test_large_batch_small_n_warp_kernel(rng):

@@ -16,15 +16,18 @@ import numpy as np
 from . import _core
 from ._validation import engine_dtype, first_bad_index, format_index, is_cupy_array
 
-__all__ = ["wants_cuda", "solve", "linear_sum_assignment", "pair_cost_blocks",
+__all__ = ["wants_cuda", "cupy_module", "semantic_ops", "solve", "linear_sum_assignment", "pair_cost_blocks",
            "MAX_COLUMNS"]
 
 #: Widest problem the GPU solver takes (cuda/cuda_engine.h, kMaxSapColumns); wider ones are
 #: solved by the CPU engine and copied back.
 MAX_COLUMNS = 8192
 
-#: Methods the GPU solves itself; the others run on the CPU engine with a copy each way.
-GPU_METHODS = ("auto", "jv", "hybrid")
+#: Exact methods the GPU solves itself (cuda/lap/sap.cu).
+EXACT_METHODS = ("auto", "jv", "hybrid")
+#: Methods the GPU solves itself: the exact ones and the greedy rule (array steps on the device);
+#: "auction" runs on the CPU engine with a copy each way.
+GPU_METHODS = EXACT_METHODS + ("greedy",)
 
 
 def wants_cuda(x, device: Optional[str]) -> bool:
@@ -38,7 +41,7 @@ def wants_cuda(x, device: Optional[str]) -> bool:
     raise ValueError(f"device must be 'cpu', 'cuda' or None (follow the input); got {device!r}")
 
 
-def _cupy():
+def cupy_module():
     """CuPy, after checking that this build and this machine can run the CUDA engine."""
     from ._backends import backends
 
@@ -80,7 +83,7 @@ def _check_entries(cp, arr, maximize: bool, method: str, name: str, scipy_messag
         raise ValueError(f"{name}{format_index(first_bad_index(cp.asnumpy(wrong)))} is {invalid}, which is "
                          f"invalid when {'maximising' if maximize else 'minimising'} ({forbidden} marks a "
                          f"forbidden assignment)")
-    if method not in GPU_METHODS:
+    if method not in EXACT_METHODS:
         blocked = arr == forbidden
         if bool(blocked.any()):
             raise ValueError(f"{name}{format_index(first_bad_index(cp.asnumpy(blocked)))} is {forbidden} "
@@ -88,35 +91,51 @@ def _check_entries(cp, arr, maximize: bool, method: str, name: str, scipy_messag
                              f"and 'hybrid' only, not {method!r}")
 
 
-def _solve_device(cp, costs, maximize: bool):
-    """Exact solve of a validated (B, n, m) CuPy batch on the GPU; n > m on the transpose."""
+def _solve_device(cp, costs, maximize: bool, method: str = "auto", check: bool = True):
+    """Solve a validated (B, n, m) CuPy batch on the GPU (n > m on the transpose): exactly, or by the
+    greedy rule. ``check=False`` skips the feasibility check (a host sync) for costs known to be
+    finite. Returns col, objective, bound, u, v (u, v None for greedy)."""
+    from ._semantic_arrays import greedy_assignment
+
     # Allocate on, and enqueue to the current stream of, the GPU that holds the data.
     with cp.cuda.Device(costs.device.id):
         batch, n, m = costs.shape
         transposed = n > m
         work = cp.ascontiguousarray(costs.transpose(0, 2, 1)) if transposed else costs
         rows, cols = work.shape[1], work.shape[2]
-        col = cp.empty((batch, rows), dtype=cp.int32)
-        objective = cp.empty(batch, dtype=cp.float64)
-        bound = cp.empty(batch, dtype=cp.float64)
-        u = cp.empty((batch, rows), dtype=cp.float64)
-        v = cp.empty((batch, cols), dtype=cp.float64)
-        status = cp.empty(batch, dtype=cp.int8)
-        stream = cp.cuda.get_current_stream()
-        _core.cuda_solve_batch(work.data.ptr, work.dtype == cp.float64, batch, rows, cols, bool(maximize),
-                               col.data.ptr, objective.data.ptr, bound.data.ptr, u.data.ptr, v.data.ptr,
-                               status.data.ptr, work.device.id, stream.ptr)
-        failed = cp.flatnonzero(status != 0)
-        if failed.size:  # one device-to-host copy of a count; the normal path stays on the GPU
-            b = int(failed[0])
-            raise ValueError(f"cost matrix is infeasible (problem {b}): no complete assignment avoids its "
-                             f"forbidden ({-np.inf if maximize else np.inf}) entries")
+        if method == "greedy":
+            col, objective, bound = greedy_assignment(work, maximize, cp)
+            u = v = None
+        else:
+            col, objective, bound, u, v = _solve_exact(cp, work, maximize, check)
         if transposed:
             row4col = col
             col = cp.full((batch, n), -1, dtype=cp.int32)
             col[cp.arange(batch)[:, None], row4col] = cp.arange(m, dtype=cp.int32)[None, :]
             u, v = v, u
         return col, objective, bound, u, v
+
+
+def _solve_exact(cp, work, maximize: bool, check: bool):
+    """cuda/lap/sap.cu on a (B, n, m) batch with n <= m, on the current device."""
+    batch, rows, cols = work.shape
+    col = cp.empty((batch, rows), dtype=cp.int32)
+    objective = cp.empty(batch, dtype=cp.float64)
+    bound = cp.empty(batch, dtype=cp.float64)
+    u = cp.empty((batch, rows), dtype=cp.float64)
+    v = cp.empty((batch, cols), dtype=cp.float64)
+    status = cp.empty(batch, dtype=cp.int8)
+    stream = cp.cuda.get_current_stream()
+    _core.cuda_solve_batch(work.data.ptr, work.dtype == cp.float64, batch, rows, cols, bool(maximize),
+                           col.data.ptr, objective.data.ptr, bound.data.ptr, u.data.ptr, v.data.ptr,
+                           status.data.ptr, work.device.id, stream.ptr)
+    if check:
+        failed = cp.flatnonzero(status != 0)
+        if failed.size:  # one device-to-host copy of a count; the normal path stays on the GPU
+            b = int(failed[0])
+            raise ValueError(f"cost matrix is infeasible (problem {b}): no complete assignment avoids its "
+                             f"forbidden ({-np.inf if maximize else np.inf}) entries")
+    return col, objective, bound, u, v
 
 
 def _on_cpu(cp, arr, maximize, method, eps, threads):
@@ -134,15 +153,15 @@ def solve(costs, maximize: bool, method: str, eps: Optional[float], threads: Opt
     """:func:`semrsm.solve` on the CUDA engine; CuPy in, CuPy out (NumPy out for NumPy input)."""
     from .lap import make_result
 
-    cp = _cupy()
+    cp = cupy_module()
     arr = _as_device_array(cp, costs, "costs", (2, 3))
     if arr.size == 0:
         raise ValueError(f"costs is empty (shape {arr.shape})")
     _check_entries(cp, arr, maximize, method, "costs", scipy_messages=False)
     batched = arr.ndim == 3
     work = arr if batched else arr[None]
-    if method in GPU_METHODS and max(work.shape[1:]) <= MAX_COLUMNS:
-        col, objective, bound, u, v = _solve_device(cp, work, maximize)
+    if method == "greedy" or (method in EXACT_METHODS and max(work.shape[1:]) <= MAX_COLUMNS):
+        col, objective, bound, u, v = _solve_device(cp, work, maximize, method)
     else:
         col, objective, bound, u, v = _on_cpu(cp, work, maximize, method, eps, threads)
     result = make_result(col, objective, bound, u, v, method, batched)
@@ -155,14 +174,14 @@ def solve(costs, maximize: bool, method: str, eps: Optional[float], threads: Opt
 def linear_sum_assignment(cost_matrix, maximize: bool, method: str):
     """:func:`semrsm.linear_sum_assignment` on the CUDA engine: ``(row_ind, col_ind)`` as intp arrays,
     CuPy for CuPy input."""
-    cp = _cupy()
+    cp = cupy_module()
     arr = _as_device_array(cp, cost_matrix, "cost_matrix", (2,))
     if arr.size == 0:
         col_ind = row_ind = cp.empty(0, dtype=cp.intp)
     else:
         _check_entries(cp, arr, maximize, method, "cost_matrix", scipy_messages=True)
-        if method in GPU_METHODS and max(arr.shape) <= MAX_COLUMNS:
-            col = _solve_device(cp, arr[None], maximize)[0][0]
+        if method == "greedy" or (method in EXACT_METHODS and max(arr.shape) <= MAX_COLUMNS):
+            col = _solve_device(cp, arr[None], maximize, method)[0][0]
         else:
             col = _on_cpu(cp, arr[None], maximize, method, None, None)[0][0]
         row_ind = cp.flatnonzero(col >= 0)
@@ -171,6 +190,36 @@ def linear_sum_assignment(cost_matrix, maximize: bool, method: str):
     if not is_cupy_array(cost_matrix):
         return cp.asnumpy(row_ind), cp.asnumpy(col_ind)
     return row_ind, col_ind
+
+
+def semantic_ops(cp, device_id: int):
+    """The semantic matchers' array steps (python/semrsm/_semantic_arrays.py) on GPU ``device_id``:
+    float32 cost blocks by the pair kernel, read straight from the positions, float64 ones by cuBLAS
+    on gathered operands; exact solves by cuda/lap/sap.cu without a feasibility sync (the blocks
+    are finite); out-of-memory errors shrink the chunk."""
+    from ._semantic_arrays import ArrayOps
+
+    def blocks(positions, a, b):
+        if positions.dtype == cp.float32:
+            return _pair_blocks(cp, positions, cp.stack((a, b), axis=1))
+        return cp.matmul(positions[a], positions[b].transpose(0, 2, 1))
+
+    def solve_max(costs):
+        return _solve_device(cp, costs, True, check=False)[:3]
+
+    def free_bytes():
+        with cp.cuda.Device(device_id):
+            return int(cp.cuda.runtime.memGetInfo()[0]) + int(cp.get_default_memory_pool().free_bytes())
+
+    def mark():
+        event = cp.cuda.Event(disable_timing=True)
+        event.record()
+        return event
+
+    return ArrayOps(xp=cp, blocks=blocks, solve_max=solve_max, gathers=lambda dtype: dtype != cp.float32,
+                    out_of_memory=(cp.cuda.memory.OutOfMemoryError,),
+                    release=cp.get_default_memory_pool().free_all_blocks, free_bytes=free_bytes, mark=mark,
+                    wait=lambda event: event.synchronize())
 
 
 def pair_cost_blocks(x, pairs, *, tf32: bool = False, out=None):
@@ -192,7 +241,7 @@ def pair_cost_blocks(x, pairs, *, tf32: bool = False, out=None):
     -------
     cupy.ndarray of float32, shape (P, S, S)
     """
-    cp = _cupy()
+    cp = cupy_module()
     xd = _as_device_array(cp, x, "x", (3,)).astype(cp.float32, copy=False)
     samples, s, c = xd.shape
     if xd.size == 0:
@@ -203,14 +252,22 @@ def pair_cost_blocks(x, pairs, *, tf32: bool = False, out=None):
     if pd.size and (int(pd.min()) < 0 or int(pd.max()) >= samples):
         raise ValueError(f"pairs must index samples in [0, {samples}); got values in "
                          f"[{int(pd.min())}, {int(pd.max())}]")
-    pd = cp.ascontiguousarray(pd, dtype=cp.int32)
     count = pd.shape[0]
+    if out is not None and (not is_cupy_array(out) or out.shape != (count, s, s) or out.dtype != cp.float32
+                            or not out.flags.c_contiguous):
+        raise ValueError(f"out must be a C-contiguous float32 CuPy array of shape {(count, s, s)}")
+    return _pair_blocks(cp, xd, pd, tf32, out)
+
+
+def _pair_blocks(cp, x, pairs, tf32: bool = False, out=None):
+    """cuda/cost/pair_blocks.cu on checked operands: x C-contiguous float32 (N, S, C), pairs (P, 2)
+    integers in [0, N). No host sync."""
+    samples, s, c = x.shape
+    pairs = cp.ascontiguousarray(pairs, dtype=cp.int32)
+    count = pairs.shape[0]
     if out is None:
         out = cp.empty((count, s, s), dtype=cp.float32)
-    elif (not is_cupy_array(out) or out.shape != (count, s, s) or out.dtype != cp.float32
-          or not out.flags.c_contiguous):
-        raise ValueError(f"out must be a C-contiguous float32 CuPy array of shape {(count, s, s)}")
     if count:
-        _core.cuda_pair_blocks(xd.data.ptr, samples, s, c, pd.data.ptr, count, out.data.ptr, bool(tf32),
-                               xd.device.id, cp.cuda.get_current_stream().ptr)
+        _core.cuda_pair_blocks(x.data.ptr, samples, s, c, pairs.data.ptr, count, out.data.ptr, bool(tf32),
+                               x.device.id, cp.cuda.get_current_stream().ptr)
     return out

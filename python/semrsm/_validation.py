@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["array_module", "as_real_array", "engine_dtype", "first_bad_index", "format_index", "is_cupy_array",
+__all__ = ["array_module", "as_finite_samples", "as_real_array", "engine_dtype", "first_bad_index", "format_index", "is_cupy_array",
            "positive_number", "to_numpy"]
 
 _ENGINE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -48,6 +48,25 @@ def as_real_array(x, name: str, *, ndims: tuple[int, ...], allow_empty: bool = F
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def as_finite_samples(x, name: str, *, ndims: tuple[int, ...], xp):
+    """``x`` as a C-contiguous float32 or float64 array of module ``xp`` (NumPy or CuPy) with only
+    finite entries, or raise. NumPy input is checked on the host (and copied to the GPU for CuPy),
+    CuPy input on its device; only a failure brings anything back to say where."""
+    if is_cupy_array(x):
+        if xp is np:
+            raise TypeError(f"{name} is a GPU array and device='cpu'; copy it to the host with .get()")
+        arr = xp.ascontiguousarray(x, dtype=engine_dtype(x, name, ndims))
+        if arr.size == 0:
+            raise ValueError(f"{name} is empty (shape {arr.shape})")
+    else:
+        arr = as_real_array(x, name, ndims=ndims)
+    finite = array_module(arr).isfinite(arr)
+    if not bool(finite.all()):
+        bad = first_bad_index(~to_numpy(finite))
+        raise ValueError(f"{name}{format_index(bad)} is {to_numpy(arr[bad])}; samples must be finite")
+    return arr if xp is np else xp.asarray(arr)
 
 
 def engine_dtype(arr, name: str, ndims: tuple):

@@ -20,7 +20,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from ._validation import positive_number
+from ._validation import array_module, positive_number
 
 __all__ = ["KERNELS", "check_kernels", "check_sigma", "kernels_from_objective", "median_sigma_squared"]
 
@@ -45,12 +45,13 @@ def check_sigma(sigma) -> Optional[float]:
     return positive_number(sigma, "sigma", allow_none=True)
 
 
-def median_sigma_squared(sqdist: np.ndarray, symmetric: bool) -> float:
+def median_sigma_squared(sqdist, symmetric: bool) -> float:
     """Median of the non-zero squared distances over distinct pairs (i < j when symmetric); 1.0
     when every distance is zero (then every RBF value is 1 whatever sigma is)."""
-    values = sqdist[np.triu_indices(sqdist.shape[0], k=1)] if symmetric else sqdist.ravel()
+    xp = array_module(sqdist)
+    values = sqdist[xp.triu_indices(sqdist.shape[0], k=1)] if symmetric else sqdist.ravel()
     values = values[values > 0]
-    return float(np.median(values)) if values.size else 1.0
+    return float(xp.median(values)) if values.size else 1.0
 
 
 def kernels_from_objective(objective: np.ndarray, sq_norms_x: np.ndarray, sq_norms_y: np.ndarray,
@@ -58,29 +59,32 @@ def kernels_from_objective(objective: np.ndarray, sq_norms_x: np.ndarray, sq_nor
     """RSMs of every kernel in ``kernels`` from the N x M objective and the squared Frobenius norms.
 
     ``symmetric`` says that x and y are the same samples: the diagonal is then exact (cosine 1,
-    distance 0) and the RBF median runs over i < j only.
+    distance 0) and the RBF median runs over i < j only. NumPy or CuPy arrays; the RSMs are of the
+    same module.
     """
-    objective = np.asarray(objective, dtype=np.float64)
-    nx = np.asarray(sq_norms_x, dtype=np.float64)[:, None]
-    ny = np.asarray(sq_norms_y, dtype=np.float64)[None, :]
+    xp = array_module(objective)
+    objective = xp.asarray(objective, dtype=xp.float64)
+    nx = xp.asarray(sq_norms_x, dtype=xp.float64)[:, None]
+    ny = xp.asarray(sq_norms_y, dtype=xp.float64)[None, :]
+    diagonal = xp.arange(objective.shape[0]) if symmetric else None
     out = {}
     for name in kernels:
         if name == "inner":
             out[name] = objective.copy()
         elif name == "cosine":
-            scale = np.sqrt(nx) * np.sqrt(ny)
+            scale = xp.sqrt(nx) * xp.sqrt(ny)
             with np.errstate(divide="ignore", invalid="ignore"):
-                cos = np.where(scale > 0, objective / np.where(scale > 0, scale, 1.0), 0.0)
-            cos = np.clip(cos, -1.0, 1.0)
+                cos = xp.where(scale > 0, objective / xp.where(scale > 0, scale, 1.0), 0.0)
+            cos = xp.clip(cos, -1.0, 1.0)
             if symmetric:
-                np.fill_diagonal(cos, np.where(nx[:, 0] > 0, 1.0, 0.0))
+                cos[diagonal, diagonal] = xp.where(nx[:, 0] > 0, 1.0, 0.0)
             out[name] = cos
         elif name == "rbf":
-            sqdist = np.maximum(nx + ny - 2.0 * objective, 0.0)
+            sqdist = xp.maximum(nx + ny - 2.0 * objective, 0.0)
             if symmetric:
-                np.fill_diagonal(sqdist, 0.0)
+                sqdist[diagonal, diagonal] = 0.0
             s2 = sigma * sigma if sigma is not None else median_sigma_squared(sqdist, symmetric)
-            out[name] = np.exp(-sqdist / (2.0 * s2))
+            out[name] = xp.exp(-sqdist / (2.0 * s2))
         else:  # check_kernels has run
             raise ValueError(f"unknown kernel {name!r}")
     return out
