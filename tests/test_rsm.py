@@ -43,3 +43,11 @@ def test_rsm_of_float32_input_makes_no_float64_copy_of_it():
     finally:
         tracemalloc.stop()
     assert peak < 1.25 * x.nbytes  # blocks and checks: about 1x; with a float64 copy: over 2x
+
+
+def test_rsm_device_is_checked():
+    with pytest.raises(ValueError, match="device must be"):
+        semrsm.rsm(np.ones((2, 3)), device="gpu")
+    if not semrsm.backends()["cuda"]["available"]:
+        with pytest.raises(RuntimeError, match="CUDA engine is not available"):
+            semrsm.rsm(np.ones((2, 3)), device="cuda")

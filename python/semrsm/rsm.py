@@ -7,15 +7,19 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from ._validation import as_real_array, first_bad_index, format_index
+from . import _cuda
+from ._validation import as_finite_samples, is_cupy_array, to_numpy
 from .kernels import check_kernels, check_sigma, kernels_from_objective
 
 __all__ = ["rsm"]
 
 
-def _inner_products(fx: np.ndarray, fy: Optional[np.ndarray]):
+def _inner_products(fx, fy: Optional[np.ndarray]):
     """X Y^T (Y = X when ``fy`` is None) and the squared norms, in float64, converting one block of
-    columns at a time: no float64 copy of the samples (8 N D bytes, twice float32 input)."""
+    columns at a time: no float64 copy of the samples (8 N D bytes, twice float32 input). NumPy or
+    CuPy arrays."""
+    if is_cupy_array(fx):
+        return _inner_products_on_gpu(fx, fy)
     from scipy.linalg.blas import dgemm
 
     from .cka import _BLOCK_VALUES, _mirror_lower, _syrk_accumulate
@@ -44,15 +48,34 @@ def _inner_products(fx: np.ndarray, fy: Optional[np.ndarray]):
     return objective, sq_x, sq_y
 
 
-def _flat_samples(x, name: str) -> np.ndarray:
-    arr = as_real_array(x, name, ndims=(2, 3, 4, 5))
-    bad = first_bad_index(~np.isfinite(arr))
-    if bad is not None:
-        raise ValueError(f"{name}{format_index(bad)} is {arr[bad]}; samples must be finite")
+def _inner_products_on_gpu(fx, fy):
+    import cupy as cp
+
+    from .cka import _BLOCK_VALUES
+
+    n, d = fx.shape
+    m = n if fy is None else fy.shape[0]
+    step = max(1, min(d, _BLOCK_VALUES // max(n, m)))
+    objective = cp.zeros((n, m))
+    sq_x = cp.zeros(n)
+    sq_y = sq_x if fy is None else cp.zeros(m)
+    for start in range(0, d, step):
+        bx = fx[:, start:start + step].astype(cp.float64)
+        by = bx if fy is None else fy[:, start:start + step].astype(cp.float64)
+        objective += bx @ by.T
+        sq_x += cp.einsum("nd,nd->n", bx, bx)
+        if fy is not None:
+            sq_y += cp.einsum("nd,nd->n", by, by)
+    return objective, sq_x, sq_y
+
+
+def _flat_samples(x, name: str, xp):
+    arr = as_finite_samples(x, name, ndims=(2, 3, 4, 5), xp=xp)
     return arr.reshape(arr.shape[0], -1)
 
 
-def rsm(x, y=None, kernel: Union[str, Sequence[str]] = "cosine", *, sigma: Optional[float] = None):
+def rsm(x, y=None, kernel: Union[str, Sequence[str]] = "cosine", *, sigma: Optional[float] = None,
+        device: Optional[str] = None):
     """Spatio-semantic RSM: the kernel between flattened samples.
 
     Parameters
@@ -65,17 +88,24 @@ def rsm(x, y=None, kernel: Union[str, Sequence[str]] = "cosine", *, sigma: Optio
         See :mod:`semrsm.kernels`; a list returns a dict of RSMs keyed by kernel.
     sigma : float, optional
         RBF bandwidth; default sqrt of the median non-zero squared distance between distinct samples.
+    device : {None, "cpu", "cuda"}
+        None (default): follow the input (CuPy arrays on their GPU, the rest on the CPU); "cuda" on
+        NumPy input copies the samples to the GPU and the RSM back.
 
     Returns
     -------
-    ndarray of float64, shape (N, M), or dict of them.
+    ndarray of float64, shape (N, M), or dict of them; CuPy arrays for CuPy input.
     """
     names, single = check_kernels(kernel)
     sigma = check_sigma(sigma)
-    fx = _flat_samples(x, "x")
-    fy = fx if y is None else _flat_samples(y, "y")
+    on_gpu = _cuda.wants_cuda(x, device) or (device is None and is_cupy_array(y))
+    xp = _cuda.cupy_module() if on_gpu else np
+    fx = _flat_samples(x, "x", xp)
+    fy = fx if y is None else _flat_samples(y, "y", xp)
     if fy.shape[1] != fx.shape[1]:
         raise ValueError(f"x and y differ in features per sample: {fx.shape[1]} vs {fy.shape[1]}")
     objective, sq_x, sq_y = _inner_products(fx, None if y is None else fy)
     out = kernels_from_objective(objective, sq_x, sq_y, names, symmetric=y is None, sigma=sigma)
+    if on_gpu and not (is_cupy_array(x) or is_cupy_array(y)):
+        out = {name: to_numpy(value) for name, value in out.items()}
     return out[names[0]] if single else out
