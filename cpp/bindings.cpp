@@ -256,8 +256,9 @@ py::array_t<T> negated_cost_blocks_typed(py::array_t<T, py::array::c_style> a,
 // Device pointers and streams arrive as integers from python/semrsm/_cuda.py (CuPy's .data.ptr and
 // stream .ptr); the functions only enqueue work, so the GIL is released for the launch alone.
 void cuda_solve_batch(std::uintptr_t costs, bool is_double, int64_t batch, int n, int m, bool maximize,
-                      std::uintptr_t col, std::uintptr_t objective, std::uintptr_t bound, std::uintptr_t u,
-                      std::uintptr_t v, std::uintptr_t status, int device, std::uintptr_t stream) {
+                      bool auction_only, double auction_eps, std::uintptr_t col, std::uintptr_t objective,
+                      std::uintptr_t bound, std::uintptr_t u, std::uintptr_t v, std::uintptr_t status, int device,
+                      std::uintptr_t stream) {
     cuda::DeviceLapBatch p;
     p.costs = costs;
     p.is_double = is_double;
@@ -265,6 +266,8 @@ void cuda_solve_batch(std::uintptr_t costs, bool is_double, int64_t batch, int n
     p.n = n;
     p.m = m;
     p.maximize = maximize;
+    p.auction_only = auction_only;
+    p.auction_eps = auction_eps;
     p.col = col;
     p.objective = objective;
     p.bound = bound;
@@ -315,9 +318,9 @@ PYBIND11_MODULE(_core, module) {
                py::arg("b").noconvert(), py::arg("threads"), py::arg("isa") = 0);
 #ifdef SEMRSM_WITH_CUDA
     module.def("cuda_solve_batch", &cuda_solve_batch, py::arg("costs"), py::arg("is_double"), py::arg("batch"),
-               py::arg("n"), py::arg("m"), py::arg("maximize"), py::arg("col"), py::arg("objective"),
-               py::arg("bound"), py::arg("u"), py::arg("v"), py::arg("status"), py::arg("device"),
-               py::arg("stream"));
+               py::arg("n"), py::arg("m"), py::arg("maximize"), py::arg("auction_only"), py::arg("auction_eps"),
+               py::arg("col"), py::arg("objective"), py::arg("bound"), py::arg("u"), py::arg("v"),
+               py::arg("status"), py::arg("device"), py::arg("stream"));
     module.def("cuda_pair_blocks", &cuda_pair_blocks, py::arg("x"), py::arg("samples"), py::arg("s"), py::arg("c"),
                py::arg("pairs"), py::arg("count"), py::arg("out"), py::arg("tf32"), py::arg("device"),
                py::arg("stream"));

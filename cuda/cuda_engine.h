@@ -26,12 +26,18 @@ struct DeviceLapBatch {
     std::int64_t batch = 0;
     int n = 0, m = 0;
     bool maximize = false;
+    // The epsilon-scaling auction alone (square problems without forbidden entries; others are
+    // solved exactly), stopping at eps = auction_eps, or at auction_default_eps of
+    // cpp/lap/auction_schedule.h when it is 0: the method "auction" of semrsm::solve_batch.
+    bool auction_only = false;
+    double auction_eps = 0.0;
     std::uintptr_t col = 0, objective = 0, bound = 0, u = 0, v = 0, status = 0;
 };
 
 // Exact LAPs by shortest augmenting paths (cuda/lap/sap.cu): a warp per problem for m <= 256,
-// a block per problem above. Results follow semrsm::solve_batch: objective and bound in the
-// caller's sense (maximised when `maximize`), u and v dual potentials with the caller's sign.
+// a block per problem above; or the auction alone (`auction_only`). Results follow
+// semrsm::solve_batch: objective and bound in the caller's sense (maximised when `maximize`), u and
+// v dual potentials with the caller's sign.
 void solve_batch_sap(const DeviceLapBatch& batch, int device, std::uintptr_t stream);
 
 // Pair cost blocks (cuda/cost/pair_blocks.cu): out[p] = X[pairs[p][0]] @ X[pairs[p][1]]^T for

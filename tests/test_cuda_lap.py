@@ -208,8 +208,28 @@ def test_greedy_on_the_gpu_equals_cpu_engine(shape, maximize, rng):
         semrsm.solve(cp.asarray(blocked), method="greedy")
 
 
-def test_auction_falls_back_to_cpu(rng):
-    costs = rng.random((3, 12, 12))
+@pytest.mark.parametrize("n", [5, 64, 200, 300])
+def test_auction_on_the_gpu_within_its_bound(n, rng):
+    uniform = rng.random((3, n, n))
+    integers = rng.integers(0, 50, size=(3, n, n)).astype(np.float64)
+    for costs in (uniform, integers, semantic_costs(2, 196 if n == 200 else 64, seed=2)):
+        for maximize in (False, True):
+            result = semrsm.solve(cp.asarray(costs), method="auction", maximize=maximize)
+            assert isinstance(result.u, cp.ndarray)
+            col, obj, gap = result.col.get(), result.objective.get(), result.gap.get()
+            for b in range(len(costs)):
+                best = optimum(costs[b], maximize)
+                assert np.unique(col[b]).size == costs.shape[1]
+                assert abs(obj[b] - best) <= gap[b] + 1e-9 * np.abs(costs[b]).sum()
+                if costs is integers:
+                    assert obj[b] == best  # the default eps is below 1/n on integers
+    eps = 1e-3
+    result = semrsm.solve(cp.asarray(uniform), method="auction", eps=eps)
+    assert (result.gap.get() <= n * eps * (1 + 1e-9)).all()
+
+
+def test_rectangular_auction_falls_back_to_cpu(rng):
+    costs = rng.random((3, 12, 20))
     result = semrsm.solve(cp.asarray(costs), method="auction")
     cpu = semrsm.solve(costs, method="auction")
     assert isinstance(result.col, cp.ndarray)

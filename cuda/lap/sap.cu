@@ -14,6 +14,9 @@
 // assignment (x, y) and the path tree (pred); no B x n x m scratch beyond the costs, offsets in
 // 64 bits. An infeasible problem (only forbidden +inf edges left) is reported in `status`, never
 // asserted. Potentials, path lengths, objective and bound accumulate in double.
+//
+// The epsilon-scaling auction that hands over to the paths on hard costs (cpp/lap/hybrid.h) also
+// runs alone, as the method "auction" (`auction_only`): to its final eps, with the dual bound.
 #include <math_constants.h>
 
 #include <climits>
@@ -213,8 +216,8 @@ __device__ __forceinline__ Top2 row_top2(const T* ci, const double (&v)[CPL], un
 
 template <class T, int G, int CPL>
 __global__ void __launch_bounds__(G == 32 ? 128 : G)
-sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double sign,
-           int32_t* __restrict__ col_out, double* __restrict__ objective_out,
+sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double sign, bool auction_only,
+           double auction_eps, int32_t* __restrict__ col_out, double* __restrict__ objective_out,
            double* __restrict__ bound_out, double* __restrict__ u_out, double* __restrict__ v_out,
            int8_t* __restrict__ status_out) {
     const int P = G == 32 ? blockDim.x >> 5 : 1;  // problems per block
@@ -296,7 +299,8 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
         // Up to n = 128 JV's row reduction and paths stay faster on the GPU (H100, semantic costs:
         // 46 vs 58 ms for 100,000 problems of n = 64, 10 vs 13 ms for 1,000 of n = 128), above it
         // the auction wins (n = 196..1024: 1.6 to 7x).
-        use_auction = !infeasible && n > 128 && !any_forbidden && 2.0 * nfree > n && hi > lo;
+        use_auction = !infeasible && !any_forbidden &&
+                      (auction_only || (n > 128 && 2.0 * nfree > n && hi > lo));
     }
 
     if (use_auction) {
@@ -305,11 +309,19 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
         // eps dearer than its second best; the row it displaces joins the tail. Every phase starts
         // with all rows free and keeps the potentials, which start as the column minima that
         // column reduction left in v; the schedule is cpp/lap/auction_schedule.h's, ending at the
-        // hand-over eps of cpp/lap/hybrid.h.
+        // hand-over eps of cpp/lap/hybrid.h, or, for the auction alone, at its final eps
+        // (default_auction_schedule in cpp/lap/auction.h).
         const double range = hi - lo;
         const double eps_floor = auction_eps_floor(lo, hi);
-        const double eps_start = fmax(range * kAuctionStart, auction_default_eps(lo, hi, integral, m));
-        const double eps_final = fmin(fmax(range * kHybridHandover / m, eps_floor), eps_start);
+        const double eps_default = auction_default_eps(lo, hi, integral, m);
+        double eps_start, eps_final;
+        if (auction_only) {
+            eps_final = auction_eps > 0.0 ? fmax(auction_eps, eps_floor) : eps_default;
+            eps_start = fmax(range * kAuctionStart, eps_final);
+        } else {
+            eps_start = fmax(range * kAuctionStart, eps_default);
+            eps_final = fmin(fmax(range * kHybridHandover / m, eps_floor), eps_start);
+        }
         for (double eps = eps_start;; eps = fmax(eps / kAuctionFactor, eps_final)) {
 #pragma unroll
             for (int k = 0; k < CPL; ++k)
@@ -341,8 +353,9 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
             if (eps <= eps_final) break;
         }
         // Hand-over: keep the rows whose column is exactly a row minimum of c - v (the invariant
-        // of the augmentation); the others are freed for the shortest paths.
-        for (int i = 0; i < n; ++i) {
+        // of the augmentation); the others are freed for the shortest paths. The auction alone
+        // ends here, every row assigned.
+        for (int i = 0; i < n && !auction_only; ++i) {
             const T* ci = c + (long long)i * m;
             const int xi = x[i];
             double lmin = CUDART_INF, at = CUDART_INF;
@@ -552,7 +565,7 @@ void launch(const DeviceLapBatch& p, int multiprocessors, cudaStream_t stream) {
         const long long n = p.n, m = p.m;
         kernel<<<blocks, P * G, bytes, stream>>>(
             reinterpret_cast<const T*>(p.costs) + start * n * m, count, p.n, p.m, p.maximize ? -1.0 : 1.0,
-            reinterpret_cast<int32_t*>(p.col) + start * n, reinterpret_cast<double*>(p.objective) + start,
+            p.auction_only, p.auction_eps, reinterpret_cast<int32_t*>(p.col) + start * n, reinterpret_cast<double*>(p.objective) + start,
             reinterpret_cast<double*>(p.bound) + start, reinterpret_cast<double*>(p.u) + start * n,
             reinterpret_cast<double*>(p.v) + start * m, reinterpret_cast<int8_t*>(p.status) + start);
         SEMRSM_CUDA_CHECK_LAUNCH("sap_kernel");

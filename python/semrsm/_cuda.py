@@ -25,9 +25,9 @@ MAX_COLUMNS = 8192
 
 #: Exact methods the GPU solves itself (cuda/lap/sap.cu).
 EXACT_METHODS = ("auto", "jv", "hybrid")
-#: Methods the GPU solves itself: the exact ones and the greedy rule (array steps on the device);
-#: "auction" runs on the CPU engine with a copy each way.
-GPU_METHODS = EXACT_METHODS + ("greedy",)
+#: Methods the GPU solves itself: the exact ones, the auction (square problems; rectangular ones run
+#: on the CPU engine with a copy each way) and the greedy rule (array steps on the device).
+GPU_METHODS = EXACT_METHODS + ("auction", "greedy")
 
 
 def wants_cuda(x, device: Optional[str]) -> bool:
@@ -91,10 +91,11 @@ def _check_entries(cp, arr, maximize: bool, method: str, name: str, scipy_messag
                              f"and 'hybrid' only, not {method!r}")
 
 
-def _solve_device(cp, costs, maximize: bool, method: str = "auto", check: bool = True):
-    """Solve a validated (B, n, m) CuPy batch on the GPU (n > m on the transpose): exactly, or by the
-    greedy rule. ``check=False`` skips the feasibility check (a host sync) for costs known to be
-    finite. Returns col, objective, bound, u, v (u, v None for greedy)."""
+def _solve_device(cp, costs, maximize: bool, method: str = "auto", eps: float = 0.0, check: bool = True):
+    """Solve a validated (B, n, m) CuPy batch on the GPU (n > m on the transpose): exactly, by the
+    auction (square only, to ``eps``, 0 for its default) or by the greedy rule. ``check=False`` skips
+    the feasibility check (a host sync) for costs known to be finite. Returns col, objective, bound,
+    u, v (u, v None for greedy)."""
     from ._semantic_arrays import greedy_assignment
 
     # Allocate on, and enqueue to the current stream of, the GPU that holds the data.
@@ -107,7 +108,7 @@ def _solve_device(cp, costs, maximize: bool, method: str = "auto", check: bool =
             col, objective, bound = greedy_assignment(work, maximize, cp)
             u = v = None
         else:
-            col, objective, bound, u, v = _solve_exact(cp, work, maximize, check)
+            col, objective, bound, u, v = _solve_sap(cp, work, maximize, method == "auction", eps, check)
         if transposed:
             row4col = col
             col = cp.full((batch, n), -1, dtype=cp.int32)
@@ -116,8 +117,9 @@ def _solve_device(cp, costs, maximize: bool, method: str = "auto", check: bool =
         return col, objective, bound, u, v
 
 
-def _solve_exact(cp, work, maximize: bool, check: bool):
-    """cuda/lap/sap.cu on a (B, n, m) batch with n <= m, on the current device."""
+def _solve_sap(cp, work, maximize: bool, auction_only: bool, eps: float, check: bool):
+    """cuda/lap/sap.cu on a (B, n, m) batch with n <= m, on the current device: exact, or the auction
+    alone to ``eps`` (0: its default)."""
     batch, rows, cols = work.shape
     col = cp.empty((batch, rows), dtype=cp.int32)
     objective = cp.empty(batch, dtype=cp.float64)
@@ -127,7 +129,7 @@ def _solve_exact(cp, work, maximize: bool, check: bool):
     status = cp.empty(batch, dtype=cp.int8)
     stream = cp.cuda.get_current_stream()
     _core.cuda_solve_batch(work.data.ptr, work.dtype == cp.float64, batch, rows, cols, bool(maximize),
-                           col.data.ptr, objective.data.ptr, bound.data.ptr, u.data.ptr, v.data.ptr,
+                           bool(auction_only), float(eps), col.data.ptr, objective.data.ptr, bound.data.ptr, u.data.ptr, v.data.ptr,
                            status.data.ptr, work.device.id, stream.ptr)
     if check:
         failed = cp.flatnonzero(status != 0)
@@ -136,6 +138,16 @@ def _solve_exact(cp, work, maximize: bool, check: bool):
             raise ValueError(f"cost matrix is infeasible (problem {b}): no complete assignment avoids its "
                              f"forbidden ({-np.inf if maximize else np.inf}) entries")
     return col, objective, bound, u, v
+
+
+def _on_gpu(method: str, shape) -> bool:
+    """Whether the GPU solves (n, m) problems by ``method`` itself."""
+    n, m = shape
+    if method == "greedy":
+        return True
+    if method == "auction" and n != m:
+        return False
+    return method in GPU_METHODS and max(n, m) <= MAX_COLUMNS
 
 
 def _on_cpu(cp, arr, maximize, method, eps, threads):
@@ -160,8 +172,8 @@ def solve(costs, maximize: bool, method: str, eps: Optional[float], threads: Opt
     _check_entries(cp, arr, maximize, method, "costs", scipy_messages=False)
     batched = arr.ndim == 3
     work = arr if batched else arr[None]
-    if method == "greedy" or (method in EXACT_METHODS and max(work.shape[1:]) <= MAX_COLUMNS):
-        col, objective, bound, u, v = _solve_device(cp, work, maximize, method)
+    if _on_gpu(method, work.shape[1:]):
+        col, objective, bound, u, v = _solve_device(cp, work, maximize, method, eps or 0.0)
     else:
         col, objective, bound, u, v = _on_cpu(cp, work, maximize, method, eps, threads)
     result = make_result(col, objective, bound, u, v, method, batched)
@@ -180,7 +192,7 @@ def linear_sum_assignment(cost_matrix, maximize: bool, method: str):
         col_ind = row_ind = cp.empty(0, dtype=cp.intp)
     else:
         _check_entries(cp, arr, maximize, method, "cost_matrix", scipy_messages=True)
-        if method == "greedy" or (method in EXACT_METHODS and max(arr.shape) <= MAX_COLUMNS):
+        if _on_gpu(method, arr.shape):
             col = _solve_device(cp, arr[None], maximize, method)[0][0]
         else:
             col = _on_cpu(cp, arr[None], maximize, method, None, None)[0][0]

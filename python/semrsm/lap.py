@@ -152,8 +152,10 @@ def solve(costs, maximize: bool = False, method: str = "auto", eps: Optional[flo
         not depend on it.
     device : {None, "cpu", "cuda"}
         Where to solve: None follows the input (CuPy arrays on the GPU, returning CuPy arrays);
-        ``"cuda"`` also takes NumPy input (and returns NumPy). The GPU solves the exact methods
-        itself (shortest augmenting paths, cuda/lap/sap.cu) on CuPy's current stream.
+        ``"cuda"`` also takes NumPy input (and returns NumPy). The GPU solves, on CuPy's current
+        stream, the exact methods (shortest augmenting paths with the auction hand-over of
+        ``hybrid`` where it pays, cuda/lap/sap.cu; ``eps`` is not used there), ``auction`` on
+        square problems and ``greedy``; the rest runs on the CPU engine with a copy each way.
 
     Returns
     -------
