@@ -62,10 +62,10 @@ def test_small_memory_budget_gives_the_same_rsm(rng):
     cp.testing.assert_allclose(chunked, whole, rtol=1e-12)
 
 
-def test_runs_on_the_inputs_device_and_current_stream(rng):
-    x = cp.asarray(rng.standard_normal((8, 9, 4)).astype(np.float32))
+def test_runs_on_the_current_stream(rng):
     stream = cp.cuda.Stream(non_blocking=True)
     with stream:
+        x = cp.asarray(rng.standard_normal((8, 9, 4)).astype(np.float32))
         rsm = semrsm.semantic_rsm(x, layout="NSC", progress=False)
     stream.synchronize()
     np.testing.assert_allclose(rsm.get(), semrsm.semantic_rsm(x.get(), layout="NSC", progress=False), rtol=2e-5)
@@ -80,6 +80,8 @@ def test_bad_input_on_the_gpu(rng):
         semrsm.semantic_rsm(cp.ones((3, 4, 2)), cp.ones((3, 5, 2)), layout="NSC")
     with pytest.raises(TypeError, match="GPU array and device='cpu'"):
         semrsm.semantic_rsm(cp.ones((3, 4, 2)), layout="NSC", device="cpu")
+    rsm, perm = semrsm.semantic_rsm(cp.ones((3, 4, 2)), layout="NSC", return_perm=cp.asarray([[0, 2]]))
+    assert perm.shape == (1, 4)
 
 
 def test_spatio_semantic_rsm_on_the_gpu(rng):

@@ -8,6 +8,7 @@ surface as RuntimeError carrying the CUDA error text.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Optional
 
@@ -16,7 +17,7 @@ import numpy as np
 from . import _core
 from ._validation import engine_dtype, first_bad_index, format_index, is_cupy_array
 
-__all__ = ["wants_cuda", "cupy_module", "semantic_ops", "solve", "linear_sum_assignment", "pair_cost_blocks",
+__all__ = ["wants_cuda", "cupy_module", "input_device", "semantic_ops", "solve", "linear_sum_assignment", "pair_cost_blocks",
            "MAX_COLUMNS"]
 
 #: Widest problem the GPU solver takes (cuda/cuda_engine.h, kMaxSapColumns); wider ones are
@@ -39,6 +40,15 @@ def wants_cuda(x, device: Optional[str]) -> bool:
     if device == "cpu":
         return False
     raise ValueError(f"device must be 'cpu', 'cuda' or None (follow the input); got {device!r}")
+
+
+def input_device(*arrays) -> Optional[int]:
+    """The GPU holding the CuPy arrays among ``arrays`` (None when there are none: the current one);
+    ValueError when they are on different GPUs."""
+    devices = {a.device.id for a in arrays if is_cupy_array(a)}
+    if len(devices) > 1:
+        raise ValueError(f"the inputs are on different GPUs ({sorted(devices)}); copy them to one")
+    return devices.pop() if devices else None
 
 
 def cupy_module():
@@ -208,7 +218,7 @@ def semantic_ops(cp, device_id: int):
     """The semantic matchers' array steps (python/semrsm/_semantic_arrays.py) on GPU ``device_id``:
     float32 cost blocks by the pair kernel, read straight from the positions, float64 ones by cuBLAS
     on gathered operands; exact solves by cuda/lap/sap.cu without a feasibility sync (the blocks
-    are finite); out-of-memory errors shrink the chunk."""
+    are finite); out-of-memory errors, caught where CuPy would hide them, shrink the chunk."""
     from ._semantic_arrays import ArrayOps
 
     def blocks(positions, a, b):
@@ -223,13 +233,38 @@ def semantic_ops(cp, device_id: int):
         with cp.cuda.Device(device_id):
             return int(cp.cuda.runtime.memGetInfo()[0]) + int(cp.get_default_memory_pool().free_bytes())
 
+    @contextlib.contextmanager
+    def watched_allocations():
+        # Every allocation of a chunk goes through here, so that a failure fails the chunk even
+        # where CuPy would swallow it: thrust's sorts do, and then sort wrongly (cupy/cupy#9894).
+        # Without the memory pool a failure is a CUDARuntimeError; it becomes a MemoryError too.
+        allocate = cp.cuda.get_allocator()
+        failed = []
+
+        def malloc(size):
+            try:
+                return allocate(size)
+            except cp.cuda.memory.OutOfMemoryError:
+                failed.append(size)
+                raise
+            except cp.cuda.runtime.CUDARuntimeError as exc:
+                if exc.status != cp.cuda.runtime.errorMemoryAllocation:
+                    raise
+                failed.append(size)
+                raise MemoryError(f"cudaMalloc of {size} bytes failed") from exc
+
+        with cp.cuda.using_allocator(malloc):
+            yield
+        if failed:
+            raise MemoryError(f"an allocation of {failed[0]} bytes failed while a chunk was solved")
+
     def mark():
-        event = cp.cuda.Event(disable_timing=True)
+        event = cp.cuda.Event(block=True, disable_timing=True)  # block: wait asleep, not spinning
         event.record()
         return event
 
     return ArrayOps(xp=cp, blocks=blocks, solve_max=solve_max, gathers=lambda dtype: dtype != cp.float32,
-                    out_of_memory=(cp.cuda.memory.OutOfMemoryError,),
+                    out_of_memory=(MemoryError,), watch=watched_allocations,
                     release=cp.get_default_memory_pool().free_all_blocks, free_bytes=free_bytes, mark=mark,
                     wait=lambda event: event.synchronize())
 

@@ -14,6 +14,7 @@ window blocks of all pairs are ordinary pair blocks of the slabs, (a * windows +
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Callable, Optional
 
@@ -37,6 +38,9 @@ class ArrayOps:
         (memory sizing).
     out_of_memory
         Exceptions that mean "this chunk did not fit": the chunk is halved and tried again.
+    watch()
+        A context manager around a chunk's work that raises one of ``out_of_memory`` on leaving
+        when any allocation inside failed, even one that a library swallowed.
     release()
         Gives cached memory back after such an exception.
     free_bytes()
@@ -51,6 +55,7 @@ class ArrayOps:
     solve_max: Callable
     gathers: Callable
     out_of_memory: tuple = ()
+    watch: Callable = contextlib.nullcontext
     release: Callable = lambda: None
     free_bytes: Callable = lambda: 0
     mark: Callable = lambda: None

@@ -8,7 +8,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from . import _cuda
-from ._validation import as_finite_samples, is_cupy_array, to_numpy
+from ._validation import array_module, as_finite_samples, is_cupy_array, to_numpy
 from .kernels import check_kernels, check_sigma, kernels_from_objective
 
 __all__ = ["rsm"]
@@ -66,6 +66,8 @@ def _inner_products_on_gpu(fx, fy):
         sq_x += cp.einsum("nd,nd->n", bx, bx)
         if fy is not None:
             sq_y += cp.einsum("nd,nd->n", by, by)
+    if fy is None:  # exactly symmetric, as the CPU path (cuBLAS need not round both halves alike)
+        objective = cp.triu(objective) + cp.triu(objective, 1).T
     return objective, sq_x, sq_y
 
 
@@ -99,13 +101,22 @@ def rsm(x, y=None, kernel: Union[str, Sequence[str]] = "cosine", *, sigma: Optio
     names, single = check_kernels(kernel)
     sigma = check_sigma(sigma)
     on_gpu = _cuda.wants_cuda(x, device) or (device is None and is_cupy_array(y))
-    xp = _cuda.cupy_module() if on_gpu else np
+    if not on_gpu:
+        return _rsm(x, y, names, single, sigma, np)
+    # Only CuPy is needed for CuPy input (cuBLAS does the work); device="cuda" asks for the engine.
+    cp = array_module(x, y) if device is None else _cuda.cupy_module()
+    with cp.cuda.Device(_cuda.input_device(x, y)):
+        out = _rsm(x, y, names, single, sigma, cp)
+    if is_cupy_array(x) or is_cupy_array(y):
+        return out
+    return {name: to_numpy(value) for name, value in out.items()} if isinstance(out, dict) else to_numpy(out)
+
+
+def _rsm(x, y, names, single, sigma, xp):
     fx = _flat_samples(x, "x", xp)
     fy = fx if y is None else _flat_samples(y, "y", xp)
     if fy.shape[1] != fx.shape[1]:
         raise ValueError(f"x and y differ in features per sample: {fx.shape[1]} vs {fy.shape[1]}")
     objective, sq_x, sq_y = _inner_products(fx, None if y is None else fy)
     out = kernels_from_objective(objective, sq_x, sq_y, names, symmetric=y is None, sigma=sigma)
-    if on_gpu and not (is_cupy_array(x) or is_cupy_array(y)):
-        out = {name: to_numpy(value) for name, value in out.items()}
     return out[names[0]] if single else out

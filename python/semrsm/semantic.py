@@ -166,7 +166,8 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         NumPy input copies the samples to the GPU and the results back. On the GPU the pairs are
         solved in chunks on CuPy's current stream: cost blocks by the pair kernel (float32) or
         cuBLAS (float64), exact matching by the GPU's shortest augmenting path solver ("auction"
-        is solved exactly there), the greedy rule as array steps; objectives are summed from the
+        is solved exactly there; blocks and windows up to 8192 positions), the greedy rule as
+        array steps; objectives are summed from the
         float32 blocks in float64 there (the CPU engine recomputes them from the vectors), so the
         two agree to float32 rounding of the blocks.
 
@@ -196,7 +197,7 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
     if not on_gpu:
         return _semantic_rsm(x, y, ops=None, **options)
     cp = _cuda.cupy_module()
-    with cp.cuda.Device(x.device.id if is_cupy_array(x) else None) as gpu:
+    with cp.cuda.Device(_cuda.input_device(x, y)) as gpu:
         return _semantic_rsm(x, y, ops=_cuda.semantic_ops(cp, gpu.id), **options)
 
 
@@ -377,7 +378,7 @@ def _array_solver(xs, ys, symmetric, order_x, order_y, sorted_x, sorted_y, match
 
 def _requested_pairs(pairs, n: int, m: int) -> np.ndarray:
     try:
-        arr = np.asarray(pairs)
+        arr = to_numpy(pairs)
     except Exception:
         arr = None
     if arr is not None and arr.size == 0:
@@ -397,6 +398,7 @@ def _run_chunks(pairs, chunk, progress, solve, matcher, objective, bound, perm, 
 
     xp = np if ops is None else ops.xp
     out_of_memory = () if ops is None else ops.out_of_memory
+    watch = contextlib.nullcontext if ops is None else ops.watch
     if progress is False or pairs.count == 0:
         bar = contextlib.nullcontext(None)  # not even tqdm's monitor thread
     else:
@@ -408,27 +410,33 @@ def _run_chunks(pairs, chunk, progress, solve, matcher, objective, bound, perm, 
         lo = 0
         while lo < pairs.count:
             hi = min(pairs.count, lo + chunk)
-            pi, pj = pairs.slice(lo, hi, xp)
             try:
-                obj, upper, p = solve(pi, pj, perm is not None, bound is not None)
+                with watch():
+                    pi, pj = pairs.slice(lo, hi, xp)
+                    obj, upper, p = solve(pi, pj, perm is not None, bound is not None)
+                    # A chunk that fails while storing is simply stored again.
+                    objective[pi, pj] = obj
+                    if pairs.symmetric:
+                        objective[pj, pi] = obj
+                    if bound is not None:
+                        bound[pi, pj] = upper
+                        if pairs.symmetric:
+                            bound[pj, pi] = upper
+                    if perm is not None:
+                        perm[pi, pj] = p
+                        if pairs.symmetric:
+                            perm[pj, pi] = _inverse(p)
             except out_of_memory as exc:
                 if chunk == 1:
                     raise MemoryError(f"not even one pair fits in the GPU's free memory (matcher "
                                       f"{matcher!r}); free device memory or take a smaller window") from exc
-                ops.release()
                 chunk = max(1, chunk // 2)
+                retry = True
+            else:
+                retry = False
+            if retry:  # released outside the except clause, once the failed chunk's arrays are gone
+                ops.release()
                 continue
-            objective[pi, pj] = obj
-            if pairs.symmetric:
-                objective[pj, pi] = obj
-            if bound is not None:
-                bound[pi, pj] = upper
-                if pairs.symmetric:
-                    bound[pj, pi] = upper
-            if perm is not None:
-                perm[pi, pj] = p
-                if pairs.symmetric:
-                    perm[pj, pi] = _inverse(p)
             queued.append((None if ops is None else ops.mark(), hi - lo))
             while len(queued) > (0 if ops is None else 1):
                 token, done = queued.pop(0)
