@@ -167,9 +167,9 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         solved in chunks on CuPy's current stream: cost blocks by the pair kernel (float32) or
         cuBLAS (float64), exact matching by the GPU's shortest augmenting path solver ("auction"
         is solved exactly there; blocks and windows up to 8192 positions), the greedy rule as
-        array steps; objectives are summed from the
-        float32 blocks in float64 there (the CPU engine recomputes them from the vectors), so the
-        two agree to float32 rounding of the blocks.
+        array steps; objectives are summed from the float32 blocks in float64 there (the CPU
+        engine recomputes them from the vectors), so the two agree to float32 rounding of the
+        blocks.
 
     Returns
     -------
