@@ -143,12 +143,14 @@ def _syrk_accumulate(gram, block):
 
 
 def _mirror_lower(gram):
-    """Copy the lower triangle of a C-ordered square matrix onto the upper one, in row blocks."""
+    """Copy the lower triangle of a C-ordered square matrix (NumPy or CuPy) onto the upper one, in
+    row blocks."""
+    xp = array_module(gram)
     n = gram.shape[0]
     for r in range(0, n, _MIRROR_ROWS):
         e = min(n, r + _MIRROR_ROWS)
         diag = gram[r:e, r:e]
-        diag[...] = np.tril(diag) + np.tril(diag, -1).T
+        diag[...] = xp.tril(diag) + xp.tril(diag, -1).T
         gram[r:e, e:] = gram[e:, r:e].T
 
 

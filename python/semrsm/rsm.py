@@ -18,57 +18,46 @@ def _inner_products(fx, fy: Optional[np.ndarray]):
     """X Y^T (Y = X when ``fy`` is None) and the squared norms, in float64, converting one block of
     columns at a time: no float64 copy of the samples (8 N D bytes, twice float32 input). NumPy or
     CuPy arrays."""
-    if is_cupy_array(fx):
-        return _inner_products_on_gpu(fx, fy)
-    from scipy.linalg.blas import dgemm
+    from .cka import _BLOCK_VALUES, _mirror_lower
 
-    from .cka import _BLOCK_VALUES, _mirror_lower, _syrk_accumulate
-
+    xp = array_module(fx)
     n, d = fx.shape
     m = n if fy is None else fy.shape[0]
     step = max(1, min(d, _BLOCK_VALUES // max(n, m)))
-    objective = np.zeros((n, m))
-    sq_x = np.zeros(n)
-    sq_y = sq_x if fy is None else np.zeros(m)
+    objective = xp.zeros((n, m))
+    sq_x = xp.zeros(n)
+    sq_y = sq_x if fy is None else xp.zeros(m)
     for start in range(0, d, step):
-        bx = np.array(fx[:, start:start + step], dtype=np.float64, order="C")
-        sq_x += np.einsum("nd,nd->n", bx, bx)
-        if fy is None:
-            _syrk_accumulate(objective, bx)
-            continue
-        by = np.array(fy[:, start:start + step], dtype=np.float64, order="C")
-        sq_y += np.einsum("nd,nd->n", by, by)
-        # objective^T (Fortran view, M x N) += by bx^T, in place
-        target = objective.T
-        out = dgemm(1.0, by.T, bx.T, beta=1.0, c=target, trans_a=1, overwrite_c=1)
-        if out is not target:
-            target[...] = out
-    if fy is None:
+        bx = xp.array(fx[:, start:start + step], dtype=xp.float64, order="C")
+        sq_x += xp.einsum("nd,nd->n", bx, bx)
+        by = None
+        if fy is not None:
+            by = xp.array(fy[:, start:start + step], dtype=xp.float64, order="C")
+            sq_y += xp.einsum("nd,nd->n", by, by)
+        _accumulate_product(objective, bx, by)
+    if fy is None:  # exactly symmetric, whatever the BLAS rounds in either half
         _mirror_lower(objective)
     return objective, sq_x, sq_y
 
 
-def _inner_products_on_gpu(fx, fy):
-    import cupy as cp
+def _accumulate_product(objective, bx, by=None):
+    """objective += bx by^T in place; with ``by`` None, bx bx^T, of which the CPU writes only the
+    lower triangle (BLAS dsyrk)."""
+    if is_cupy_array(objective):
+        objective += bx @ (bx if by is None else by).T
+        return
+    from scipy.linalg.blas import dgemm
 
-    from .cka import _BLOCK_VALUES
+    from .cka import _syrk_accumulate
 
-    n, d = fx.shape
-    m = n if fy is None else fy.shape[0]
-    step = max(1, min(d, _BLOCK_VALUES // max(n, m)))
-    objective = cp.zeros((n, m))
-    sq_x = cp.zeros(n)
-    sq_y = sq_x if fy is None else cp.zeros(m)
-    for start in range(0, d, step):
-        bx = fx[:, start:start + step].astype(cp.float64)
-        by = bx if fy is None else fy[:, start:start + step].astype(cp.float64)
-        objective += bx @ by.T
-        sq_x += cp.einsum("nd,nd->n", bx, bx)
-        if fy is not None:
-            sq_y += cp.einsum("nd,nd->n", by, by)
-    if fy is None:  # exactly symmetric, as the CPU path (cuBLAS need not round both halves alike)
-        objective = cp.triu(objective) + cp.triu(objective, 1).T
-    return objective, sq_x, sq_y
+    if by is None:
+        _syrk_accumulate(objective, bx)
+        return
+    # objective^T (Fortran view, M x N) += by bx^T, in place
+    target = objective.T
+    out = dgemm(1.0, by.T, bx.T, beta=1.0, c=target, trans_a=1, overwrite_c=1)
+    if out is not target:
+        target[...] = out
 
 
 def _flat_samples(x, name: str, xp):
