@@ -15,6 +15,7 @@
 #include <omp.h>
 
 #include "engine.h"
+#include "lap/status.h"
 #include "rsm_engine.h"
 #ifdef SEMRSM_WITH_CUDA
 #include "cuda_engine.h"
@@ -298,6 +299,20 @@ PYBIND11_MODULE(_core, module) {
             PyErr_SetString(PyExc_ValueError, e.what());
         }
     });
+    // Names and codes Python reads instead of spelling them again.
+    py::dict statuses;
+    for (const LapStatusName& entry : kLapStatusNames) statuses[entry.name] = (int)entry.status;
+    module.attr("LAP_STATUS") = statuses;
+    py::list methods, matchers;
+    for (const MethodName& entry : kMethodNames) methods.append(entry.name);
+    for (const MatcherName& entry : kMatcherNames) matchers.append(entry.name);
+    module.attr("LAP_METHODS") = py::tuple(methods);
+    module.attr("MATCHERS") = py::tuple(matchers);
+    py::dict aliases;
+    for (const MatcherName& alias : kMatcherAliases)
+        for (const MatcherName& entry : kMatcherNames)
+            if (entry.matcher == alias.matcher) aliases[alias.name] = entry.name;
+    module.attr("MATCHER_ALIASES") = aliases;
     module.def("solve_batch", &solve_typed<float>, py::arg("costs").noconvert(), py::arg("maximize"),
                py::arg("method"), py::arg("eps"), py::arg("threads"));
     module.def("solve_batch", &solve_typed<double>, py::arg("costs").noconvert(), py::arg("maximize"),

@@ -14,13 +14,12 @@
 namespace semrsm {
 
 Method parse_method(const std::string& name) {
-    if (name == "auto") return Method::exact;
-    if (name == "jv") return Method::jv;
-    if (name == "hybrid") return Method::hybrid;
-    if (name == "auction") return Method::auction;
-    if (name == "greedy") return Method::greedy;
-    throw std::invalid_argument("unknown LAP method '" + name +
-                                "'; expected one of 'auto', 'jv', 'hybrid', 'auction', 'greedy'");
+    std::string known;
+    for (const MethodName& entry : kMethodNames) {
+        if (name == entry.name) return entry.method;
+        known += std::string(known.empty() ? "'" : ", '") + entry.name + "'";
+    }
+    throw std::invalid_argument("unknown LAP method '" + name + "'; expected one of " + known);
 }
 
 namespace {
@@ -111,7 +110,7 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
     }
     double lower = 0.0;
     switch (options.method) {
-        case Method::exact:
+        case Method::automatic:
             result = solve_exact(c, n, m, forbidden, x, u, v, scratch.lap, &cancel);
             break;
         case Method::jv:

@@ -8,13 +8,24 @@
 
 namespace semrsm {
 
-// `exact` is the default: jv or hybrid, chosen per problem (lap/exact.h).
-enum class Method { exact, jv, hybrid, auction, greedy };
+// `automatic` ("auto", the default) is exact: jv or hybrid, chosen per problem (lap/exact.h).
+enum class Method { automatic, jv, hybrid, auction, greedy };
+
+struct MethodName {
+    const char* name;
+    Method method;
+};
+
+// The names Python passes (and exports as semrsm.lap.METHODS, in this order).
+inline constexpr MethodName kMethodNames[] = {
+    {"auto", Method::automatic}, {"jv", Method::jv}, {"hybrid", Method::hybrid},
+    {"auction", Method::auction}, {"greedy", Method::greedy},
+};
 
 Method parse_method(const std::string& name);  // throws std::invalid_argument
 
 struct SolveOptions {
-    Method method = Method::exact;
+    Method method = Method::automatic;
     bool maximize = false;
     double eps = 0.0;  // auction: final epsilon; hybrid: epsilon where the auction hands over; 0 = default
     int threads = 1;

@@ -17,13 +17,14 @@
 namespace semrsm {
 
 Matcher parse_matcher(const std::string& name) {
-    if (name == "jv" || name == "exact") return Matcher::exact;
-    if (name == "auction") return Matcher::auction;
-    if (name == "greedy") return Matcher::greedy;
-    if (name == "topk_greedy") return Matcher::topk_greedy;
-    if (name == "batch_optimal") return Matcher::batch_optimal;
-    throw std::invalid_argument("unknown matcher '" + name + "'; expected one of 'jv', 'auction', " +
-                                "'greedy', 'topk_greedy', 'batch_optimal'");
+    for (const MatcherName& entry : kMatcherAliases)
+        if (name == entry.name) return entry.matcher;
+    std::string known;
+    for (const MatcherName& entry : kMatcherNames) {
+        if (name == entry.name) return entry.matcher;
+        known += std::string(known.empty() ? "'" : ", '") + entry.name + "'";
+    }
+    throw std::invalid_argument("unknown matcher '" + name + "'; expected one of " + known);
 }
 
 namespace {

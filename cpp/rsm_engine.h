@@ -11,6 +11,19 @@ namespace semrsm {
 
 enum class Matcher { exact, auction, greedy, topk_greedy, batch_optimal };
 
+struct MatcherName {
+    const char* name;
+    Matcher matcher;
+};
+
+// The names Python passes (exported as semrsm.semantic.MATCHERS, in this order), and the aliases
+// it also accepts: "jv" is the exact matcher's name from before it was solved by the hybrid.
+inline constexpr MatcherName kMatcherNames[] = {
+    {"exact", Matcher::exact}, {"auction", Matcher::auction}, {"greedy", Matcher::greedy},
+    {"topk_greedy", Matcher::topk_greedy}, {"batch_optimal", Matcher::batch_optimal},
+};
+inline constexpr MatcherName kMatcherAliases[] = {{"jv", Matcher::exact}};
+
 Matcher parse_matcher(const std::string& name);  // throws std::invalid_argument
 
 struct PairOptions {

@@ -10,16 +10,13 @@
 
 namespace semrsm::cuda {
 
-// Status codes written per problem; the same numbers as semrsm::LapStatus (cpp/lap/common.h).
-constexpr int8_t kStatusOk = 0;
-constexpr int8_t kStatusInfeasible = 1;
-
 // Largest m the exact GPU solver takes (a block of 1024 threads, 8 columns each).
 constexpr int kMaxSapColumns = 8192;
 
 // A batch of B dense row-major n x m problems (n <= m) in device memory, and its outputs, all
 // device pointers preallocated by the caller: col (B x n int32), objective (B, float64),
-// bound (B, float64), u (B x n float64), v (B x m float64), status (B, int8).
+// bound (B, float64), u (B x n float64), v (B x m float64), status (B, int8: semrsm::LapStatus,
+// cpp/lap/status.h).
 struct DeviceLapBatch {
     std::uintptr_t costs = 0;
     bool is_double = false;  // costs are float64, else float32

@@ -12,25 +12,11 @@
 #include <limits>
 #include <vector>
 
-#if defined(__CUDACC__)
-#define SEMRSM_HD __host__ __device__
-#else
-#define SEMRSM_HD
-#endif
+#include "lap/status.h"
 
 namespace semrsm {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// Statuses after `cancelled` are the engine's entry checks, made while it reads each problem anyway.
-enum class LapStatus : int8_t {
-    ok = 0,
-    infeasible = 1,       // forbidden (+inf) entries leave no complete assignment
-    cancelled = 2,
-    nan_cost = 3,         // a NaN entry
-    invalid_infinity = 4, // -inf in a minimisation (+inf in a maximisation)
-    forbidden_unsupported = 5,  // a forbidden entry given to a method that cannot handle it
-};
 
 // Scratch arrays reused across problems by one thread, so that a batch of small problems does not
 // allocate per problem.

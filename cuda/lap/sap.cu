@@ -27,6 +27,7 @@
 #include "check.h"
 #include "cuda_engine.h"
 #include "lap/auction_schedule.h"
+#include "lap/status.h"
 
 namespace semrsm::cuda {
 namespace {
@@ -499,7 +500,7 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
         if (tid == 0) {
             objective_out[b] = CUDART_NAN;
             bound_out[b] = CUDART_NAN;
-            status_out[b] = kStatusInfeasible;
+            status_out[b] = (int8_t)LapStatus::infeasible;
         }
         return;
     }
@@ -545,7 +546,7 @@ sap_kernel(const T* __restrict__ costs, long long batch, int n, int m, double si
     if (tid == 0) {
         objective_out[b] = sign * objective;
         bound_out[b] = sign * (vsum - (double)m * shift + usum);
-        status_out[b] = kStatusOk;
+        status_out[b] = (int8_t)LapStatus::ok;
     }
 }
 
