@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 import semrsm
-from semrsm._validation import array_module
+from semrsm._backend import array_module
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 import semrsm
-from semrsm import _cuda
+from semrsm.semantic import _cuda
 from semrsm.datasets import semantic_features
 
 import cupy as cp

@@ -332,6 +332,7 @@ PYBIND11_MODULE(_core, module) {
     module.def("negated_cost_blocks", &negated_cost_blocks_typed<double>, py::arg("a").noconvert(),
                py::arg("b").noconvert(), py::arg("threads"), py::arg("isa") = 0);
 #ifdef SEMRSM_WITH_CUDA
+    module.attr("CUDA_MAX_COLUMNS") = cuda::kMaxSapColumns;
     module.def("cuda_solve_batch", &cuda_solve_batch, py::arg("costs"), py::arg("is_double"), py::arg("batch"),
                py::arg("n"), py::arg("m"), py::arg("maximize"), py::arg("auction_only"), py::arg("auction_eps"),
                py::arg("col"), py::arg("objective"), py::arg("bound"), py::arg("u"), py::arg("v"),

@@ -1,12 +1,12 @@
 """CKA: the properties of Kornblith et al. (2019), the unbiased estimator, minibatches, errors."""
 
-import importlib
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 import semrsm
+from semrsm import _gram
 from semrsm.cka import MinibatchCKA, Prepared, gram_linear, gram_rbf
 
 
@@ -123,7 +123,6 @@ def test_mixed_feature_and_gram_sides():
 
 def test_gram_built_from_column_blocks(monkeypatch):
     """The CPU Gram path converts, centres and accumulates X one block of columns at a time."""
-    cka_module = importlib.import_module("semrsm.cka")  # semrsm.cka is the function
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(37, 3, 5, 7)).astype(np.float32) + 2.0  # D = 105 > N: the Gram path
@@ -131,9 +130,9 @@ def test_gram_built_from_column_blocks(monkeypatch):
     whole = [semrsm.linear_cka(x, y, debiased) for debiased in (False, True)] + [semrsm.rbf_cka(x, y)]
     xc = x.reshape(37, -1).astype(np.float64)
     xc -= xc.mean(0)
-    monkeypatch.setattr(cka_module, "_BLOCK_VALUES", 37 * 8)  # 8 columns a block, 14 blocks
-    monkeypatch.setattr(cka_module, "_MIRROR_ROWS", 5)
-    assert cka_module.centered_gram(x.reshape(37, -1), "X", np) == pytest.approx(xc @ xc.T, abs=1e-11)
+    monkeypatch.setattr(_gram, "BLOCK_VALUES", 37 * 8)  # 8 columns a block, 14 blocks
+    monkeypatch.setattr(_gram, "MIRROR_ROWS", 5)
+    assert _gram.centered_gram(x.reshape(37, -1), "X", np) == pytest.approx(xc @ xc.T, abs=1e-11)
     blocks = [semrsm.linear_cka(x, y, debiased) for debiased in (False, True)] + [semrsm.rbf_cka(x, y)]
     assert blocks == pytest.approx(whole, abs=1e-12)
     bad = x.copy()

@@ -10,7 +10,7 @@ from cuda_support import cupy_or_skip
 pytestmark = pytest.mark.cuda
 
 cp = cupy_or_skip()
-from semrsm import _cuda  # noqa: E402
+from semrsm.semantic import _cuda  # noqa: E402
 
 
 def reference(x, pairs):

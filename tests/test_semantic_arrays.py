@@ -1,4 +1,4 @@
-"""The GPU engine's array steps (python/semrsm/_semantic_arrays.py), run on NumPy: the same greedy
+"""The GPU engine's array steps (python/semrsm/semantic/_arrays.py), run on NumPy: the same greedy
 rule, windows, rank bookkeeping, bounds and chunk loop that run on CuPy, held to the C++ engine and
 to brute force."""
 
@@ -10,8 +10,10 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 import semrsm
-from semrsm._semantic_arrays import bytes_per_pair, greedy_assignment, numpy_ops
-from semrsm.semantic import _semantic_rsm
+from semrsm.lap._arrays import greedy_assignment
+from semrsm.semantic import compute
+from semrsm.semantic._arrays import bytes_per_pair, numpy_ops
+from semrsm.semantic._plan import Options
 
 MATCHERS = ["jv", "auction", "greedy", "topk_greedy", "batch_optimal"]
 
@@ -21,7 +23,7 @@ def arrays_rsm(x, y=None, ops=None, **options):
     settings = dict(kernel="inner", matcher="jv", window=128, topk=None, layout="NSC", return_perm=False,
                     return_bound=False, sigma=None, threads=None, max_memory=None, progress=False)
     settings.update(options)
-    return _semantic_rsm(x, y, ops=ops or numpy_ops(), **settings)
+    return compute(x, y, Options.check(**settings), ops or numpy_ops())
 
 
 def small_integers(rng, shape):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import semrsm
+from semrsm import similarity
 from semrsm.similarity import MEASURES
 
 
@@ -201,7 +202,7 @@ def test_linear_cka_finds_the_corresponding_layer_of_another_network():
 
 
 def fake_rsms(monkeypatch):
-    """Stand-ins for semrsm.semantic_rsm / semrsm.rsm that record their calls."""
+    """Stand-ins for the semantic_rsm / rsm that compare_kinds calls, recording their calls."""
     calls = []
 
     def semantic_rsm(x, y=None, *, kernel="cosine", matcher="jv", layout="NCHW", **options):
@@ -214,8 +215,8 @@ def fake_rsms(monkeypatch):
         f = np.asarray(x).reshape(len(x), -1)
         return f @ f.T
 
-    monkeypatch.setattr(semrsm, "semantic_rsm", semantic_rsm, raising=False)
-    monkeypatch.setattr(semrsm, "rsm", rsm, raising=False)
+    monkeypatch.setattr(similarity, "semantic_rsm", semantic_rsm)
+    monkeypatch.setattr(similarity, "rsm", rsm)
     return calls
 
 

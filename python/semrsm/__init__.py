@@ -4,7 +4,7 @@ The engine is compiled C++ (and CUDA where built); this package validates input 
 """
 
 from ._core import __version__
-from ._backends import backends, cuda_available
+from ._backend import backends, cuda_available
 from .lap import LapResult, linear_sum_assignment, solve
 from .rsm import rsm
 from .semantic import semantic_rsm

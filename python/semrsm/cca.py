@@ -24,8 +24,9 @@ from typing import Union
 
 import numpy as np
 
-from ._validation import array_module, to_numpy
-from .cka import as_features, center_features, same_samples
+from ._backend import array_module, to_numpy
+from ._checks import as_features, same_samples
+from ._gram import center_features
 
 __all__ = ["canonical_correlations", "mean_r2_cca", "mean_rho_cca", "svcca", "pwcca", "r2_lr"]
 

@@ -22,170 +22,23 @@ from typing import Optional
 
 import numpy as np
 
-from ._validation import array_module, format_index, positive_number, to_numpy
+from ._backend import array_module, to_numpy
+from ._checks import (as_features, as_float64, check_choice, check_flag, check_samples, positive_number,
+                      raise_if_not_finite, same_samples)
+from ._gram import CONSTANT_RTOL, abs_max, center_features, centered_gram, rbf_from_features
 
-__all__ = ["cka", "linear_cka", "rbf_cka", "gram_linear", "gram_rbf", "MinibatchCKA"]
+__all__ = ["LINEAR_METHODS", "MinibatchCKA", "Prepared", "check_rsm", "cka", "cka_of", "gram_linear", "gram_rbf",
+           "linear_cka", "rbf_cka"]
 
-#: Features (a Gram matrix) count as constant when centring leaves less than this fraction of
-#: their Frobenius norm (largest entry); float64 centring errors are about log2(N) * 2e-16 of it.
-_CONSTANT_RTOL = 1e-13
 #: A debiased self-HSIC computed in feature space is zero when it is below this fraction of its
 #: largest term: the closed form cancels terms, so rounding can leave a tiny (even negative) rest.
 _CANCEL_RTOL = 1e-10
-_methods = ("auto", "features", "gram")
+#: How :func:`linear_cka` computes: in feature space, through Gram matrices, or whichever is cheaper.
+LINEAR_METHODS = ("auto", "features", "gram")
 
 
-# --------------------------------------------------------------------------------------------
-# Arrays: NumPy or CuPy, float64, finite
-
-
-def _as_real(x, name: str, min_ndim: int):
-    """Check type and shape of ``x``; a NumPy or CuPy array in its own dtype (lists are read)."""
-    dtype = getattr(x, "dtype", None)
-    if dtype is None or not hasattr(x, "shape") or not isinstance(dtype, np.dtype):
-        try:
-            x = np.asarray(x)
-        except Exception as exc:  # ragged lists and other non-array input
-            raise TypeError(f"{name} could not be read as an array: {exc}") from None
-        dtype = x.dtype
-    if dtype == object or dtype.kind not in "biuf":
-        kind = "complex" if dtype.kind == "c" else f"non-numeric ({dtype})"
-        raise TypeError(f"{name} must hold real numbers; got a {kind} array")
-    if x.ndim < min_ndim:
-        raise ValueError(f"{name} must be at least {min_ndim}-D; got shape {tuple(x.shape)}")
-    if 0 in tuple(x.shape):
-        raise ValueError(f"{name} is empty (shape {tuple(x.shape)})")
-    return x
-
-
-def raise_if_not_finite(arr, name: str, xp, shape=None) -> None:
-    """Raise naming the first NaN or infinity of ``arr`` (its index in ``shape``), if any."""
-    finite = xp.isfinite(arr)
-    if not bool(finite.all()):
-        flat = int(xp.flatnonzero(~finite.ravel())[0])
-        value = float(arr.ravel()[flat])
-        index = np.unravel_index(flat, arr.shape if shape is None else shape)
-        raise ValueError(f"{name}{format_index(index)} is {value}: similarity measures need finite values")
-
-
-def as_float64(x, name: str, xp, *, min_ndim: int = 1):
-    """``x`` as a float64 array of module ``xp``, after checking its type and finiteness."""
-    arr = xp.asarray(_as_real(x, name, min_ndim), dtype=xp.float64)
-    if not np.isfinite(float(arr.sum())):  # one pass, no temporary; overflow is looked at too
-        raise_if_not_finite(arr, name, xp)
-    return arr
-
-
-def as_features(x, name: str, xp, *, min_samples: int = 2, convert: bool = True):
-    """(N, ...) input -> (N, D) features, each sample flattened and checked to be finite: float64,
-    or with ``convert=False`` in the input's own dtype (see :func:`centered_gram`)."""
-    if convert:
-        arr = as_float64(x, name, xp)
-    else:
-        arr = _as_real(x, name, 1)
-        if arr.dtype.kind == "f" and not np.isfinite(float(arr.sum())):  # one pass, no temporary
-            raise_if_not_finite(arr, name, array_module(arr))
-    if arr.ndim < 2:
-        raise ValueError(f"{name} must have a sample axis and at least one feature axis, shape (N, D) "
-                         f"or (N, ...); got shape {tuple(arr.shape)} (use {name}[:, None] for one feature)")
-    check_samples(arr.shape[0], min_samples, name)
-    return arr.reshape(arr.shape[0], -1)
-
-
-def check_samples(n: int, minimum: int, name: str) -> None:
-    if n < minimum:
-        why = "the debiased (unbiased HSIC) estimator needs N >= 4" if minimum >= 4 else \
-            f"a similarity of representations needs at least {minimum} samples"
-        raise ValueError(f"{name} has {n} sample(s); {why}")
-
-
-def same_samples(n_x: int, n_y: int, names=("X", "Y")) -> None:
-    if n_x != n_y:
-        raise ValueError(f"{names[0]} and {names[1]} must describe the same samples; got "
-                         f"N = {n_x} and N = {n_y}")
-
-
-def _constant_error(name: str) -> ValueError:
-    return ValueError(f"{name} is constant across samples (every sample has the same features): "
-                      f"its similarity to anything is undefined")
-
-
-def center_features(x, name: str, xp):
-    """Subtract the mean sample from float64 features; raise when nothing is left."""
-    xc = x - x.mean(axis=0, keepdims=True)
-    if float(xp.vdot(xc.ravel(), xc.ravel())) <= _CONSTANT_RTOL ** 2 * float(xp.vdot(x.ravel(), x.ravel())):
-        raise _constant_error(name)
-    return xc
-
-
-def _abs_max(a) -> float:
-    return max(float(a.max()), -float(a.min()))
-
-
-# --------------------------------------------------------------------------------------------
-# Gram matrices and their centring
-
-#: float64 values per column block of :func:`centered_gram` (32 MiB), and rows per block when
-#: its triangle is mirrored.
-_BLOCK_VALUES = 1 << 22
-_MIRROR_ROWS = 512
-
-
-def _syrk_accumulate(gram, block):
-    """gram += block block^T on one triangle (BLAS dsyrk, in place, no N x N temporary)."""
-    from scipy.linalg.blas import dsyrk
-
-    # block is C-ordered (N, b): block.T is Fortran-ordered; gram.T likewise, so dsyrk writes in place
-    target = gram.T
-    out = dsyrk(1.0, block.T, beta=1.0, c=target, trans=1, overwrite_c=1)
-    if out is not target:  # f2py copied after all (never seen): keep the result
-        target[...] = out
-
-
-def _mirror_lower(gram):
-    """Copy the lower triangle of a C-ordered square matrix (NumPy or CuPy) onto the upper one, in
-    row blocks."""
-    xp = array_module(gram)
-    n = gram.shape[0]
-    for r in range(0, n, _MIRROR_ROWS):
-        e = min(n, r + _MIRROR_ROWS)
-        diag = gram[r:e, r:e]
-        diag[...] = xp.tril(diag) + xp.tril(diag, -1).T
-        gram[r:e, e:] = gram[e:, r:e].T
-
-
-def centered_gram(f, name: str, xp, allow_constant: bool = False):
-    """``Xc Xc^T`` in float64 for (N, D) features of any real dtype (Xc: X minus its mean sample).
-
-    On the CPU X is converted, checked and centred one block of columns at a time, and the blocks
-    are accumulated with BLAS syrk: no float64 copy of X (8 N D bytes) and one pass over it, which
-    matters when D >> N. Non-finite input is found from the diagonal and then located in X.
-    Constant features raise unless ``allow_constant`` (a minibatch may be constant by chance).
-    """
-    n, d = f.shape
-    step = d if xp is not np else max(1, min(d, _BLOCK_VALUES // n))
-    gram = xp.zeros((n, n)) if step < d else None
-    mean_sq = 0.0  # ||mean sample||^2, so that ||X||_F^2 = tr(Xc Xc^T) + N ||mean||^2
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, as an error
-        for start in range(0, d, step):
-            block = xp.array(f[:, start:start + step], dtype=xp.float64, order="C", copy=True)
-            mean = block.mean(axis=0, keepdims=True)
-            # no BLAS level-1 call (vdot) between the syrk calls: on OpenBLAS it made them 1.5x slower
-            mean_sq += float(xp.square(mean).sum())
-            block -= mean
-            if gram is None:
-                gram = block @ block.T
-            else:
-                _syrk_accumulate(gram, block)
-    if step < d:
-        _mirror_lower(gram)
-    trace = float(xp.trace(gram))
-    if not (np.isfinite(trace) and np.isfinite(mean_sq)):
-        raise_if_not_finite(xp.asarray(f), name, xp)
-        raise ValueError(f"{name} is too large: its Gram matrix overflows float64")
-    if trace <= _CONSTANT_RTOL ** 2 * (trace + n * mean_sq) and not allow_constant:
-        raise _constant_error(name)
-    return gram
+def check_threshold(threshold) -> float:
+    return positive_number(threshold, "threshold")
 
 
 def gram_linear(x):
@@ -193,30 +46,6 @@ def gram_linear(x):
     xp = array_module(x)
     f = as_features(x, "X", xp, min_samples=1)
     return f @ f.T
-
-
-def _rbf_from_features(f, threshold: float, name: str, xp):
-    """RBF Gram matrix of (N, D) features of any real dtype, in place of their Gram matrix."""
-    k = centered_gram(f, name, xp)
-    n = k.shape[0]
-    norms = xp.diagonal(k).copy()
-    k *= -2.0
-    k += norms[:, None]
-    k += norms[None, :]  # now squared distances
-    xp.maximum(k, 0.0, out=k)
-    xp.fill_diagonal(k, 0.0)
-    rows, cols = xp.triu_indices(n, 1)
-    distinct = k[rows, cols]
-    distinct = distinct[distinct > 0]
-    if distinct.size == 0:
-        raise ValueError(f"every sample of {name} is the same: the RBF bandwidth (a fraction of the "
-                         f"median distance) is undefined")
-    k /= -2.0 * threshold ** 2 * float(xp.median(distinct))
-    return xp.exp(k, out=k)
-
-
-def _check_threshold(threshold) -> float:
-    return positive_number(threshold, "threshold")
 
 
 def gram_rbf(x, threshold: float = 1.0):
@@ -228,8 +57,8 @@ def gram_rbf(x, threshold: float = 1.0):
     by O(1/N) when no samples coincide.)
     """
     xp = array_module(x)
-    threshold = _check_threshold(threshold)
-    return _rbf_from_features(as_features(x, "X", xp, convert=False), threshold, "X", xp)
+    threshold = check_threshold(threshold)
+    return rbf_from_features(as_features(x, "X", xp, convert=False), threshold, "X", xp)
 
 
 def _symmetric_part(k):
@@ -260,7 +89,7 @@ def _center_gram(k, debiased: bool, xp):
 
 def _check_centered_gram(kc, scale: float, name: str, debiased: bool) -> None:
     """``scale``: the largest magnitude in the Gram matrix before centring."""
-    if _abs_max(kc) <= _CONSTANT_RTOL * scale:
+    if abs_max(kc) <= CONSTANT_RTOL * scale:
         if debiased:
             raise ValueError(f"{name} has nothing left after debiasing (its off-diagonal entries are "
                              f"constant, or of the form a_i + a_j): debiased CKA is undefined")
@@ -311,7 +140,7 @@ class Prepared:
         if method == "gram" or (method == "auto" and 2 * d >= n):
             gram = centered_gram(f, name, xp)  # already H K H: the features are centred
             if debiased:
-                scale = _abs_max(gram)
+                scale = abs_max(gram)
                 gram = _center_gram(gram, True, xp)
                 _check_centered_gram(gram, scale, name, True)
             return cls(xp, debiased, name, gram=gram)
@@ -324,7 +153,7 @@ class Prepared:
     def from_gram(cls, k, debiased: bool, name: str):
         """Centre a symmetric (N, N) float64 Gram matrix / RSM, in place."""
         xp = array_module(k)
-        scale = _abs_max(k)
+        scale = abs_max(k)
         kc = _center_gram(k, debiased, xp)
         _check_centered_gram(kc, scale, name, debiased)
         return cls(xp, debiased, name, gram=kc)
@@ -362,12 +191,6 @@ def cka_of(a: Prepared, b: Prepared) -> float:
 
 # --------------------------------------------------------------------------------------------
 # Public measures
-
-
-def _check_debiased(debiased) -> bool:
-    if not isinstance(debiased, (bool, np.bool_)):
-        raise TypeError(f"debiased must be True or False; got {debiased!r}")
-    return bool(debiased)
 
 
 def check_rsm(k, name: str, xp, min_samples: int):
@@ -413,7 +236,7 @@ def cka(K, L, debiased: bool = False) -> float:
     >>> round(semrsm.cka(x @ x.T, x @ x.T), 12)
     1.0
     """
-    debiased = _check_debiased(debiased)
+    debiased = check_flag(debiased, "debiased")
     xp = array_module(K, L)
     minimum = 4 if debiased else 2
     k = check_rsm(K, "K", xp, minimum)
@@ -453,9 +276,8 @@ def linear_cka(X, Y, debiased: bool = False, method: str = "auto") -> float:
     TypeError
         Complex or non-numeric input.
     """
-    debiased = _check_debiased(debiased)
-    if method not in _methods:
-        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(map(repr, _methods))}")
+    debiased = check_flag(debiased, "debiased")
+    method = check_choice(method, "method", LINEAR_METHODS)
     xp = array_module(X, Y)
     minimum = 4 if debiased else 2
     fx = as_features(X, "X", xp, min_samples=minimum, convert=False)
@@ -491,15 +313,15 @@ def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False) -> float:
     ValueError
         As :func:`linear_cka`.
     """
-    debiased = _check_debiased(debiased)
-    threshold = _check_threshold(threshold)
+    debiased = check_flag(debiased, "debiased")
+    threshold = check_threshold(threshold)
     xp = array_module(X, Y)
     minimum = 4 if debiased else 2
     fx = as_features(X, "X", xp, min_samples=minimum, convert=False)
     fy = as_features(Y, "Y", xp, min_samples=minimum, convert=False)
     same_samples(fx.shape[0], fy.shape[0])
-    kx = _rbf_from_features(fx, threshold, "X", xp)
-    ky = _rbf_from_features(fy, threshold, "Y", xp)
+    kx = rbf_from_features(fx, threshold, "X", xp)
+    ky = rbf_from_features(fy, threshold, "Y", xp)
     return cka_of(Prepared.from_gram(kx, debiased, "X"), Prepared.from_gram(ky, debiased, "Y"))
 
 

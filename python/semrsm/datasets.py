@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import numpy as np
+import skimage.data
 
 __all__ = ["PHOTOGRAPHS", "photographs", "random_crops", "RandomConvNet", "semantic_features",
            "semantic_costs"]
@@ -21,8 +22,6 @@ PHOTOGRAPHS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry
 
 def photographs(names: Sequence[str] = PHOTOGRAPHS) -> list:
     """Load bundled photographs as float32 RGB arrays of shape (H, W, 3) in [0, 1]."""
-    import skimage.data
-
     images = []
     for name in names:
         image = getattr(skimage.data, name)()

@@ -71,7 +71,7 @@ def overlapping_crops(images: int = 6, per_image: int = 4, size: int = 64, seed:
 
 
 def run_demo(out_dir: str = "semrsm-demo", *, images: int = 6, per_image: int = 4, size: int = 64,
-             channels=(32, 64, 128, 256), first_layer: int = 1, matcher: str = "jv", seed: int = 0,
+             channels=(32, 64, 128, 256), first_layer: int = 1, matcher: str = "exact", seed: int = 0,
              threads=None, progress=None, plot: bool = True) -> DemoResult:
     """Run the demonstration; write ``rsms.npz`` and ``figure.png`` into ``out_dir``.
 

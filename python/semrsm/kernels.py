@@ -20,7 +20,8 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from ._validation import array_module, positive_number
+from ._backend import array_module
+from ._checks import check_choice, positive_number
 
 __all__ = ["KERNELS", "check_kernels", "check_sigma", "kernels_from_objective", "median_sigma_squared"]
 
@@ -36,8 +37,7 @@ def check_kernels(kernel: Union[str, Sequence[str]]) -> tuple[list, bool]:
         raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNELS))} or a non-empty list of "
                          f"them; got {kernel!r}")
     for name in names:
-        if name not in KERNELS:
-            raise ValueError(f"unknown kernel {name!r}; expected one of {', '.join(map(repr, KERNELS))}")
+        check_choice(name, "kernel", KERNELS)
     return list(dict.fromkeys(names)), single
 
 

@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ._validation import to_numpy
+from ._backend import to_numpy
 
 __all__ = ["similarity_heatmap", "rsm_heatmap", "layer_profile"]
 

@@ -8,10 +8,15 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
+from tqdm.auto import tqdm
+
 from . import cca as _cca
-from ._validation import array_module
-from .cka import (Prepared, _check_debiased, _check_threshold, _rbf_from_features, as_features, check_rsm,
-                  cka, cka_of, _methods)
+from ._backend import array_module
+from ._checks import as_features, check_choice, check_flag
+from ._gram import rbf_from_features
+from .cka import LINEAR_METHODS, Prepared, check_rsm, check_threshold, cka, cka_of
+from .rsm import rsm
+from .semantic import semantic_rsm
 
 __all__ = ["SimilarityMatrix", "KindComparison", "MEASURES", "similarity_matrix", "compare_kinds"]
 
@@ -68,18 +73,17 @@ class _Measure:
 
 
 def _prep_linear(x, name, xp, debiased=False, method="auto"):
-    if method not in _methods:
-        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(map(repr, _methods))}")
-    return Prepared.from_features(x, _check_debiased(debiased), name, method, xp)
+    method = check_choice(method, "method", LINEAR_METHODS)
+    return Prepared.from_features(x, check_flag(debiased, "debiased"), name, method, xp)
 
 
 def _prep_rbf(x, name, xp, threshold=1.0, debiased=False):
-    gram = _rbf_from_features(x, _check_threshold(threshold), name, xp)
-    return Prepared.from_gram(gram, _check_debiased(debiased), name)
+    gram = rbf_from_features(x, check_threshold(threshold), name, xp)
+    return Prepared.from_gram(gram, check_flag(debiased, "debiased"), name)
 
 
 def _prep_rsm(k, name, xp, debiased=False):
-    return Prepared.from_gram(k, _check_debiased(debiased), name)
+    return Prepared.from_gram(k, check_flag(debiased, "debiased"), name)
 
 
 def _prep_subspace(x, name, xp, keep=None):
@@ -218,8 +222,6 @@ def similarity_matrix(layers_a, layers_b=None, measure: Union[str, Callable] = "
 def _progress(items, progress: bool, what: str):
     if not progress:
         return items
-    from tqdm.auto import tqdm
-
     return tqdm(items, desc=what, unit="pair")
 
 
@@ -315,9 +317,7 @@ def compare_kinds(layers, kernel: str = "cosine", matcher: Optional[str] = None,
         ``values[l]`` is the CKA of layer l's two RSMs: 1 where spatial alignment does not matter,
         lower where the semantic RSM tells something the spatio-semantic one misses.
     """
-    import semrsm
-
-    debiased = _check_debiased(debiased)
+    debiased = check_flag(debiased, "debiased")
     labels, arrays = _as_layers(layers, "layers")
     semantic_options = dict(rsm_options, kernel=kernel, layout=layout)
     if matcher is not None:
@@ -325,9 +325,9 @@ def compare_kinds(layers, kernel: str = "cosine", matcher: Optional[str] = None,
     values, rsms = [], {}
     for label, x in _progress(list(zip(labels, arrays)), progress, "layers"):
         try:
-            semantic = semrsm.semantic_rsm(x, **semantic_options)
+            semantic = semantic_rsm(x, **semantic_options)
             # the same RBF bandwidth for both kinds when the caller fixes one
-            spatial = semrsm.rsm(x, kernel=kernel, sigma=rsm_options.get("sigma"))
+            spatial = rsm(x, kernel=kernel, sigma=rsm_options.get("sigma"))
             values.append(cka(semantic, spatial, debiased=debiased))
         except ValueError as exc:
             raise ValueError(f"layer {label!r}: {exc}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Sequence, Union
 
 import numpy as np
+from tqdm.auto import tqdm
 
 __all__ = ["extract", "layer_names"]
 
@@ -166,8 +167,6 @@ def extract(model, inputs, layers: Union[str, Sequence, dict], batch_size: int =
             model.eval()
         batches = _batches(inputs, int(batch_size), torch)
         if progress:
-            from tqdm.auto import tqdm
-
             batches = tqdm(batches, total=total, desc="extract", unit="batch")
         with torch.no_grad():
             for batch in batches:

@@ -2,13 +2,14 @@
 
 Wald et al., "Decoupling Semantic Similarity from Spatial Alignment for Neural Networks", NeurIPS
 2024, sec. 3.2. On the GPU every step runs on CuPy arrays in the device's memory, a chunk of pairs
-at a time: the cost blocks (``cuda/cost/pair_blocks.cu``), the exact LAPs (``cuda/lap/sap.cu``),
-the greedy rule (below), objectives and bounds; nothing returns to the host inside the pair loop.
+at a time: the cost blocks (``cuda/cost/pair_blocks.cu``), the exact LAPs and the auction
+(``cuda/lap/sap.cu``), the greedy rule (``semrsm/lap/_arrays.py``), objectives and bounds; nothing
+returns to the host inside the pair loop.
 The same functions run on NumPy arrays in the tests, where they are checked against the C++ engine,
 so the tie rules and index arithmetic that the GPU runs are the ones CI tests.
 
 Batch-Optimal and TopK-Greedy work on the positions of each sample ranked by norm, made once
-(``rank_positions``): a window of k ranks of every sample is then a contiguous k x C slab, and the
+(``segments``): a window of k ranks of every sample is then a contiguous k x C slab, and the
 window blocks of all pairs are ordinary pair blocks of the slabs, (a * windows + w, b * windows + w).
 """
 
@@ -16,12 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
-__all__ = ["ArrayOps", "numpy_ops", "greedy_assignment", "stable_argsort", "Segment", "segments",
-           "solve_pairs", "bytes_per_pair"]
+from ..lap import solve as solve_lap
+from ..lap._arrays import greedy_assignment
+from ._plan import Options, Samples, block_values
+
+__all__ = ["ArrayOps", "Segment", "bytes_per_pair", "numpy_ops", "segments", "solve_pairs"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,9 +34,10 @@ class ArrayOps:
 
     blocks(positions, a, b)
         ``positions[a] @ positions[b].T`` for index arrays a and b: (P, w, w) cost blocks.
-    solve_max(blocks)
-        Exact maximisation of a (P, w, w) batch: (col int32 (P, w), objective float64 (P,),
-        upper bound float64 (P,)).
+    solve_max(blocks, method)
+        Maximisation of a (P, w, w) batch by the LAP method "auto" (exact) or "auction" (within
+        its eps, cpp/lap/auction.h): (col int32 (P, w), objective float64 (P,), upper bound
+        float64 (P,)).
     gathers(dtype)
         True when ``blocks`` copies ``positions[a]`` and ``positions[b]`` of this dtype first
         (memory sizing).
@@ -48,6 +53,8 @@ class ArrayOps:
     mark(), wait(token)
         ``mark`` after a chunk's work is enqueued, ``wait`` for it to finish: the progress bar
         follows finished work while the next chunk is already queued.
+    queue_depth
+        Chunks left in flight while the progress bar waits for the oldest.
     """
 
     xp: object
@@ -60,106 +67,71 @@ class ArrayOps:
     free_bytes: Callable = lambda: 0
     mark: Callable = lambda: None
     wait: Callable = lambda token: None
+    queue_depth: int = 1
+
+    def prepare(self, samples: Samples, options: Options):
+        """(solve, pairs per chunk): the chunk fills what the device has free (half of it) or
+        ``max_memory``."""
+        n, m, S, C = samples.shape
+        per_pair = bytes_per_pair(S, C, samples.xs.itemsize, options.matcher, options.window, options.topk,
+                                  self.gathers(samples.xs.dtype), options.all_perms)
+        budget = options.max_memory
+        if budget is not None and budget < per_pair:
+            raise ValueError(f"max_memory={budget} bytes is too small for one pair of S = {S}, C = {C} with "
+                             f"matcher {options.matcher!r}; need at least {per_pair}")
+        available = self.free_bytes() // 2 if budget is None else budget
+        pairs = n * (n - 1) // 2 if samples.symmetric else n * m
+        return array_solver(samples, options, self), max(1, min(pairs, available // per_pair))
 
 
 def numpy_ops() -> ArrayOps:
     """The matchers on NumPy: blocks by ``np.matmul``, exact solves by the C++ engine, 1 GiB for a
     chunk. The reference that the tests hold the GPU's array steps to."""
-    from . import lap
-
     def blocks(positions, a, b):
         return np.matmul(positions[a], positions[b].transpose(0, 2, 1))
 
-    def solve_max(costs):
-        result = lap.solve(costs, maximize=True, device="cpu")
+    def solve_max(costs, method):
+        result = solve_lap(costs, maximize=True, method=method, device="cpu")
         return result.col, result.objective, result.bound
 
     return ArrayOps(xp=np, blocks=blocks, solve_max=solve_max, gathers=lambda dtype: True,
                     free_bytes=lambda: 1 << 30)
 
 
-def stable_argsort(keys, xp):
-    """Indices that sort ``keys`` along the last axis, equal keys in index order (CuPy's sort is
-    always stable and takes no ``kind``)."""
-    return np.argsort(keys, axis=-1, kind="stable") if xp is np else xp.argsort(keys, axis=-1)
-
-
-def greedy_assignment(costs, maximize: bool, xp):
-    """The greedy rule of cpp/lap/greedy.h on a batch (B, n, m), n <= m, as array steps.
-
-    Rows are visited in order of their best entry (ties: lower row first), and each takes its best
-    column still free (ties: lower column): the same assignment as the C++ engine, tie for tie. One
-    step per row, each over the whole batch.
-
-    Returns
-    -------
-    col : int32 (B, n)
-    objective : float64 (B,)
-        Sum of the assigned entries.
-    bound : float64 (B,)
-        The row/column bound of cpp/lap/greedy.h: the sum of the row optima or of the n best column
-        optima, whichever is tighter (no assignment does better).
-    """
-    batch, n, m = costs.shape
-    row_best = costs.max(axis=2) if maximize else costs.min(axis=2)
-    # Minimisation keys, as the C++ engine sorts them: negating is exact.
-    order = stable_argsort(-row_best if maximize else row_best, xp)
-    pick = xp.argmax if maximize else xp.argmin
-    blocked = -np.inf if maximize else np.inf
-    taken = xp.zeros((batch, m), dtype=bool)
-    col = xp.empty((batch, n), dtype=xp.int32)
-    problems = xp.arange(batch)
-    for step in range(n):
-        rows = order[:, step]
-        choice = pick(xp.where(taken, blocked, costs[problems, rows]), axis=1)
-        taken[problems, choice] = True
-        col[problems, rows] = choice
-    objective = xp.take_along_axis(costs, col[:, :, None].astype(xp.intp), axis=2)[..., 0]
-    objective = objective.sum(axis=1, dtype=xp.float64)
-    col_best = costs.max(axis=1) if maximize else costs.min(axis=1)
-    if n < m:
-        col_best = xp.sort(col_best, axis=1)
-        col_best = col_best[:, m - n:] if maximize else col_best[:, :n]
-    rows_total = row_best.sum(axis=1, dtype=xp.float64)
-    cols_total = col_best.sum(axis=1, dtype=xp.float64)
-    bound = xp.minimum(rows_total, cols_total) if maximize else xp.maximum(rows_total, cols_total)
-    return col, objective, bound
-
-
 @dataclasses.dataclass(frozen=True)
 class Segment:
     """Positions matched among themselves: ``windows`` windows of ``width`` ranks (or positions)
-    from ``start``, window w of sample s in rows s * windows + w of ``positions``; solved exactly or
-    greedily."""
+    from ``start``, window w of sample s in rows s * windows + w of ``positions``; solved by the LAP
+    method ``method``: "auto" (exact), "auction" or "greedy"."""
 
     positions: object
     windows: int
     width: int
     start: int
-    exact: bool
+    method: str
 
 
 def segments(samples, order, matcher: str, window: int, topk: int, xp):
     """How ``matcher`` cuts each pair: (segments, ranked). ``ranked``: the segments hold positions
     ranked by ``order`` (decreasing norm), so matches are ranks to map back through it."""
     count, S, C = samples.shape
-    if matcher in ("jv", "auction", "greedy"):
-        return [Segment(samples, 1, S, 0, matcher != "greedy")], False
+    if matcher in ("exact", "auction", "greedy"):
+        return [Segment(samples, 1, S, 0, "auto" if matcher == "exact" else matcher)], False
     ranked = samples[xp.arange(count)[:, None], order]  # (count, S, C), positions by decreasing norm
     parts = []
     if matcher == "batch_optimal":
         k = min(window, S)
         full = S // k
         parts.append(Segment(xp.ascontiguousarray(ranked[:, :full * k]).reshape(count * full, k, C), full,
-                             k, 0, True))
+                             k, 0, "auto"))
         if S > full * k:
-            parts.append(Segment(xp.ascontiguousarray(ranked[:, full * k:]), 1, S - full * k, full * k, True))
+            parts.append(Segment(xp.ascontiguousarray(ranked[:, full * k:]), 1, S - full * k, full * k, "auto"))
     elif matcher == "topk_greedy":
         K = min(topk, S)
         if K:
-            parts.append(Segment(xp.ascontiguousarray(ranked[:, :K]), 1, K, 0, True))
+            parts.append(Segment(xp.ascontiguousarray(ranked[:, :K]), 1, K, 0, "auto"))
         if S > K:
-            parts.append(Segment(xp.ascontiguousarray(ranked[:, K:]), 1, S - K, K, False))
+            parts.append(Segment(xp.ascontiguousarray(ranked[:, K:]), 1, S - K, K, "greedy"))
     else:
         raise ValueError(f"unknown matcher {matcher!r}")
     return parts, True
@@ -182,10 +154,10 @@ def solve_pairs(parts, ranked: bool, order, a, b, want_perm: bool, ops: ArrayOps
         ia = (a[:, None] * part.windows + w).ravel()
         ib = (b[:, None] * part.windows + w).ravel()
         blocks = ops.blocks(part.positions, ia, ib)
-        if part.exact:
-            col, obj, bound = ops.solve_max(blocks)
-        else:
+        if part.method == "greedy":
             col, obj, bound = greedy_assignment(blocks, True, xp)
+        else:
+            col, obj, bound = ops.solve_max(blocks, part.method)
         del blocks
         objective += obj.reshape(pairs, part.windows).sum(axis=1)
         if not ranked:
@@ -204,20 +176,41 @@ def solve_pairs(parts, ranked: bool, order, a, b, want_perm: bool, ops: ArrayOps
 
 def bytes_per_pair(S: int, C: int, itemsize: int, matcher: str, window: int, topk: int, gathers: bool,
                    want_perm: bool) -> int:
-    """Memory a pair of a chunk takes while it is solved: its cost blocks, their operands when the
-    blocks are built from gathered copies, solver outputs (col, u, v), greedy steps and results."""
-    if matcher == "batch_optimal":
-        k = min(window, S)
-        values = (S // k) * k * k + (S % k) ** 2
-    elif matcher == "topk_greedy":
-        K = min(topk, S)
-        values = K * K + (S - K) ** 2
-    else:
-        values = S * S
-    total = itemsize * values + S * (4 + 8 + 8 + 8 + 2 * itemsize + 1) + 64
+    """Memory a pair of a chunk takes while it is solved: all its cost blocks at once, their operands
+    when the blocks are built from gathered copies, solver outputs (col, u, v), greedy steps and
+    results."""
+    total = itemsize * block_values(S, matcher, window, topk)[1] + S * (4 + 8 + 8 + 8 + 2 * itemsize + 1) + 64
     if gathers:
         total += 2 * S * C * itemsize
     if want_perm:
         total += 8 * S
     # Temporaries of the array steps (masks, index arrays) on top of the block itself.
     return int(total * 1.25) + 1
+
+
+def array_solver(samples: Samples, options: Options, ops: ArrayOps):
+    """Pairs (pi, pj) -> (objective, bound or None, perm or None) by the array steps of ``ops``, with
+    the bound rule of the C++ engine (cpp/rsm_engine.cpp): the solver's own bound, tightened by the
+    norm bound, never below the attained objective."""
+    xp = ops.xp
+    if samples.symmetric:
+        positions, order, norms, offset = samples.xs, samples.order_x, samples.sorted_x, 0
+    else:  # one array of positions, so that a pair is two indices into it
+        positions = xp.concatenate((samples.xs, samples.ys))
+        order = xp.concatenate((samples.order_x, samples.order_y))
+        norms = xp.concatenate((samples.sorted_x, samples.sorted_y))
+        offset = samples.xs.shape[0]
+    parts, ranked = segments(positions, order, options.matcher, options.window, options.topk, xp)
+
+    def solve(pi, pj, want_perm: bool, want_bound: bool):
+        a, b = pi, pj + offset
+        objective, upper, perm = solve_pairs(parts, ranked, order, a, b, want_perm, ops)
+        bound = None
+        if want_bound:
+            bound = (norms[a] * norms[b]).sum(axis=1)
+            if upper is not None:
+                bound = xp.minimum(bound, upper)
+            bound = xp.maximum(bound, objective)
+        return objective, bound, perm
+
+    return solve

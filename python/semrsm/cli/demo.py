@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..demo import format_table, run_demo
+
 HELP = ("compare spatio-semantic and semantic RSMs on overlapping crops of bundled photographs "
         "(a random conv net, several layers); prints a table and writes a figure")
 
@@ -9,14 +11,12 @@ HELP = ("compare spatio-semantic and semantic RSMs on overlapping crops of bundl
 def add_arguments(parser) -> None:
     parser.add_argument("-o", "--output", metavar="DIR", default="semrsm-demo",
                         help="folder for figure.png and rsms.npz (default ./semrsm-demo)")
-    parser.add_argument("--matcher", default="jv", help="matcher of the semantic RSMs (default jv, exact)")
+    parser.add_argument("--matcher", default="exact", help="matcher of the semantic RSMs (default exact)")
     parser.add_argument("--quick", action="store_true", help="a smaller version that runs in seconds")
     parser.add_argument("--threads", type=int, default=None, help="default all cores")
 
 
 def run(args) -> int:
-    from ..demo import format_table, run_demo
-
     size = dict(images=3, per_image=3, size=32, channels=(16, 32, 64)) if args.quick else {}
     print("Crops of bundled photographs, several per photograph, shifted so that they overlap; "
           "features of a random conv net.")

@@ -1,4 +1,5 @@
-"""Subcommands of the ``semrsm`` console command (see semrsm.cli), and what they share."""
+"""What the subcommands of the ``semrsm`` console command share: the error they report in one line,
+and the reader of layer files."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import os
 
 import numpy as np
 
+__all__ = ["UserError", "read_layers"]
+
+
+class UserError(Exception):
+    """A mistake in the command line or its files: reported in one line, without a traceback."""
+
 
 def read_layers(path: str) -> dict:
     """Layer name -> array: one layer for .npy (named after the file), one per array, in the file's
-    order, for .npz. Unreadable files raise semrsm.cli.UserError, reported in one line."""
-    from ..cli import UserError
-
+    order, for .npz. Unreadable files raise UserError, reported in one line."""
     if not os.path.isfile(path):
         raise UserError(f"{path}: no such file")
     try:

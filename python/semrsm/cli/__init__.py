@@ -1,26 +1,25 @@
-"""The ``semrsm`` console command. Each subcommand lives in ``semrsm.commands.<name>`` and defines
-``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``."""
+"""The ``semrsm`` console command. Each subcommand is a module of this package that defines ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
-from . import __version__
+from .._core import __version__
+from . import bench_lap, cka, compare_kinds, demo, rsm
+from ._common import UserError
 
-#: Subcommand name -> module under semrsm.commands.
+__all__ = ["COMMANDS", "UserError", "build_parser", "main"]
+
+#: Subcommand name -> its module.
 COMMANDS = {
-    "bench-lap": "bench_lap",
-    "demo": "demo",
-    "rsm": "rsm",
-    "cka": "cka",
-    "compare-kinds": "compare_kinds",
+    "bench-lap": bench_lap,
+    "demo": demo,
+    "rsm": rsm,
+    "cka": cka,
+    "compare-kinds": compare_kinds,
 }
-
-
-class UserError(Exception):
-    """A mistake in the command line or its files: reported in one line, without a traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,8 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Semantic representational similarity matrices, batched linear assignment and CKA.")
     parser.add_argument("--version", action="version", version=f"semrsm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module_name in COMMANDS.items():
-        module = importlib.import_module(f"semrsm.commands.{module_name}")
+    for name, module in COMMANDS.items():
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
         command.set_defaults(run=module.run)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import read_layers
+from ..plot import rsm_heatmap
+from ..rsm import rsm
+from ..semantic import LAYOUTS, MATCHER_ALIASES, MATCHERS, semantic_rsm
+from ._common import UserError, read_layers
 
 HELP = "semantic RSMs (and with --baseline the spatio-semantic ones) of the layers in an .npy/.npz file"
 
@@ -15,14 +18,13 @@ def _names(text: str) -> list:
 
 
 def add_arguments(parser) -> None:
-    from ..semantic import LAYOUTS, MATCHERS
-
     parser.add_argument("input", metavar="INPUT", help=".npy (one layer) or .npz (one array per layer)")
     parser.add_argument("-o", "--output", metavar="OUT.npz", required=True,
                         help="where to write the RSMs, keys LAYER.semantic.KERNEL (and LAYER.baseline.KERNEL)")
     parser.add_argument("--kernel", type=_names, default=["cosine"],
                         help="inner, cosine, rbf, or several separated by commas (default cosine)")
-    parser.add_argument("--matcher", choices=MATCHERS, default="jv", help="default jv (exact)")
+    parser.add_argument("--matcher", choices=MATCHERS + tuple(MATCHER_ALIASES), default="exact",
+                        help="default exact")
     parser.add_argument("--window", type=int, default=128, help="window of batch_optimal (default 128)")
     parser.add_argument("--topk", type=int, default=None, help="K of topk_greedy (default: --window)")
     parser.add_argument("--layout", choices=LAYOUTS, default=None,
@@ -35,11 +37,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..cli import UserError
-    from ..plot import rsm_heatmap
-    from ..rsm import rsm
-    from ..semantic import semantic_rsm
-
     if not args.kernel:
         raise UserError("--kernel needs at least one kernel name")
     layers = read_layers(args.input)

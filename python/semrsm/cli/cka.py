@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-
-from . import read_layers
+from ..plot import similarity_heatmap
+from ..similarity import MEASURES, similarity_matrix
+from ._common import UserError, read_layers
 
 HELP = ("compare every layer of A.npz with every layer of B.npz (linear/RBF CKA or the CCA family) "
         "and draw the heatmap")
@@ -25,8 +26,6 @@ def _keep(text: str):
 
 
 def add_arguments(parser) -> None:
-    from ..similarity import MEASURES
-
     parser.add_argument("a", metavar="A.npz", help="layers of network A: one array (N, ...) per layer")
     parser.add_argument("b", metavar="B.npz", nargs="?",
                         help="layers of network B (default: A against itself)")
@@ -49,9 +48,6 @@ def add_arguments(parser) -> None:
 
 def measure_options(args, measure: str) -> dict:
     """The options given on the command line, checked against what ``measure`` takes."""
-    from ..cli import UserError
-    from ..similarity import MEASURES
-
     given = {"debiased": args.debiased or None, "threshold": args.threshold, "keep": args.keep,
              "method": args.method}
     options = {k: v for k, v in given.items() if v is not None}
@@ -69,9 +65,6 @@ def write_csv(path: str, sim) -> None:
 
 
 def run(args) -> int:
-    from ..cli import UserError
-    from ..similarity import similarity_matrix
-
     measure = args.measure or ("cka" if args.rsm else "linear_cka")
     if args.rsm and measure != "cka":
         raise UserError(f"--rsm takes precomputed RSMs, compared with --measure cka, not {measure}")
@@ -87,8 +80,6 @@ def run(args) -> int:
     if args.csv:
         write_csv(args.csv, sim)
     if args.output:
-        from ..plot import similarity_heatmap
-
         similarity_heatmap(sim, title=args.title or name, vmin=None if options.get("debiased") else 0.0,
                            path=args.output)
         print(f"wrote {args.output}")

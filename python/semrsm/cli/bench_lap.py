@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment as scipy_lsa
+
+from ..benchmarking import compare_solvers, format_table
+from ..datasets import semantic_costs
+from ..lap import METHODS, solve
 
 HELP = ("solve built-in LAPs (random and semantic costs from real photographs) with every method; "
         "check against scipy and print times and speed-ups")
@@ -16,17 +21,11 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from scipy.optimize import linear_sum_assignment as scipy_lsa
-
-    import semrsm
-    from semrsm.benchmarking import compare_solvers, format_table
-    from semrsm.datasets import semantic_costs
-
     if args.count < 1:
         raise ValueError("--count must be at least 1")
     solvers = {"scipy": lambda c: scipy_lsa(c)[1]}
-    for method in semrsm.lap.METHODS:
-        solvers[method] = lambda c, method=method: semrsm.solve(c, method=method).col
+    for method in METHODS:
+        solvers[method] = lambda c, method=method: solve(c, method=method).col
     rows = []
     rng = np.random.default_rng(args.seed)
     for n in args.sizes:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import read_layers
+from .._backend import to_numpy
+from ..plot import layer_profile
+from ..similarity import compare_kinds
+from ._common import read_layers
 
 HELP = ("CKA between the semantic and the spatio-semantic RSM of each layer of one network "
         "(Wald et al., 2024)")
@@ -27,10 +30,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-
-    from .._validation import to_numpy
-    from ..similarity import compare_kinds
-
     layers = read_layers(args.input)
     result = compare_kinds(layers, kernel=args.kernel, matcher=args.matcher, layout=args.layout,
                            debiased=args.debiased, return_rsms=bool(args.save_rsms), progress=args.progress)
@@ -48,8 +47,6 @@ def run(args) -> int:
             arrays[f"{label}.spatio"] = to_numpy(spatial)
         np.savez(args.save_rsms, **arrays)
     if args.output:
-        from ..plot import layer_profile
-
         layer_profile(result, path=args.output)
         print(f"wrote {args.output}")
     return 0

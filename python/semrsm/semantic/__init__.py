@@ -1,0 +1,155 @@
+"""Semantic RSMs (Wald et al., NeurIPS 2024): each pair of samples is aligned by the permutation of
+positions that maximises their inner product before the kernel is applied.
+
+The engine returns one number per pair, obj(i, j) = max_P sum_s <x_i[s], y_j[P(s)]>, in float64; the
+kernels follow from it and the norms (:mod:`semrsm.kernels`), so one solve serves every kernel.
+
+A call travels: :func:`semantic_rsm` checks the options (``_plan.Options``), asks the backend where
+to run, validates the samples and computes what every matcher reads of them (``_plan.Samples``); the
+engine (``_cpu.CpuEngine``: the C++ engine; ``_arrays.ArrayOps``: array steps on CuPy, built by
+``_cuda.gpu_ops``) sizes the chunks from the one memory model of ``_plan`` and solves them in the
+chunk loop of ``_run``; the kernels are derived from the objectives at the end.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+from .._backend import resolve
+from ..kernels import kernels_from_objective
+from . import _cpu, _cuda
+from ._plan import LAYOUTS, MATCHER_ALIASES, MATCHERS, Options, Samples
+from ._run import Pairs, perms_of, run_chunks
+
+__all__ = ["LAYOUTS", "MATCHER_ALIASES", "MATCHERS", "semantic_rsm"]
+
+
+def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", matcher: str = "exact",
+                 window: int = 128, topk: Optional[int] = None, layout: str = "NCHW",
+                 return_perm=False, return_bound: bool = False, sigma: Optional[float] = None,
+                 threads: Optional[int] = None, max_memory: Optional[int] = None, progress=None,
+                 device: Optional[str] = None):
+    """Semantic RSM of Wald et al. (2024): kernels between samples aligned by the best permutation.
+
+    For samples x_i and y_j, each a set of S vectors in R^C (positions of a feature map, tokens),
+    obj(i, j) = max over permutations P of sum_s <x_i[s], y_j[P(s)]>, a maximisation LAP on the
+    S x S block X_i Y_j^T, and the kernel is applied to the aligned pair (:mod:`semrsm.kernels`).
+
+    Parameters
+    ----------
+    x : array_like
+        Samples: (N, C, H, W) for layout "NCHW" (S = H*W positions of C channels), (N, T, D) for
+        "NTD" (S = T tokens, C = D) or (N, S, C) for "NSC". float32 is solved in float32 (the cost
+        blocks; objectives are always recomputed in float64), other types in float64.
+    y : array_like, optional
+        Samples to compare against, same layout, S and C; default x, the symmetric N x N case, where
+        only pairs i < j are solved (the diagonal is exact: obj(i, i) = ||x_i||^2).
+    kernel : {"inner", "cosine", "rbf"} or list of them
+        A list returns a dict of RSMs keyed by kernel, all from one solve per pair.
+    matcher : {"exact", "auction", "greedy", "topk_greedy", "batch_optimal"}
+        "exact" (also called "jv"): the optimum. The engine solves it with its fastest exact solver
+        on these costs, an epsilon-scaling auction finished by Jonker-Volgenant shortest augmenting
+        paths ("hybrid" in :func:`semrsm.solve`), which returns the same optimum as JV. "auction":
+        epsilon-scaling auction alone, within 1e-9 of the block's cost range of the optimum, on both
+        engines. "greedy": the greedy rule of the paper on the full block, as the paper states it
+        (the authors' code ranks along the other axis of the score matrix; cpp/lap/greedy.h).
+        "topk_greedy": the ``topk`` positions of largest norm of each sample matched to each other
+        exactly, the others greedily. "batch_optimal": positions of each
+        sample ranked by norm (once per sample), ranks cut into windows of ``window``, each
+        window solved exactly; only the window blocks of the cost matrix are computed.
+    window : int
+        Window of "batch_optimal" (default 128). ``window >= S`` is exact.
+    topk : int, optional
+        K of "topk_greedy" (default: ``window``). ``topk >= S`` is exact.
+    layout : {"NCHW", "NTD", "NSC"}
+    return_perm : bool or sequence of (i, j)
+        True: also return all permutations, int32 of shape (N, M, S), ``perm[i, j, s]`` = position
+        of y_j matched to position s of x_i. A sequence of pairs: their permutations only, (P, S).
+    return_bound : bool
+        Also return an (N, M) float64 upper bound on each obj(i, j): the dual bound for the exact
+        matchers (equal to obj up to float32 rounding of the block), otherwise the tighter of the
+        row/column maxima of the block ("greedy") and the norm bound sum_r |x_i|_(r) |y_j|_(r) over
+        position norms sorted in decreasing order. ``obj <= optimum <= bound``.
+    sigma : float, optional
+        RBF bandwidth; default sqrt of the median non-zero squared distance over distinct pairs.
+        (The authors' code adds 1e-3 to sigma; see :mod:`semrsm.kernels`.)
+    threads : int, optional
+        CPU threads (parallel over pairs); default all cores. Results do not depend on it.
+    max_memory : int, optional
+        Bytes of working memory (CPU: cost blocks of the threads, chunk outputs, permutations;
+        default a quarter of the available RAM, and fewer threads are used, or a ValueError says
+        what does not fit, rather than exceeding it. GPU: what a chunk of pairs may take on the
+        device, default half of its free memory; a chunk that runs out of memory anyway is halved
+        and tried again).
+    progress : bool, optional
+        True: always show a tqdm bar; False: never; None (default): show it once the work has run
+        for more than two seconds.
+    device : {None, "cpu", "cuda"}
+        None (default): follow the input, the GPU for CuPy arrays, the CPU for the rest. "cuda" on
+        NumPy input copies the samples to the GPU and the results back. On the GPU the pairs are
+        solved in chunks on CuPy's current stream: cost blocks by the pair kernel (float32) or
+        cuBLAS (float64), exact matching and the auction by the GPU's LAP solver (blocks and
+        windows up to 8192 positions), the greedy rule as array steps; objectives are summed from the float32 blocks in float64 there (the CPU
+        engine recomputes them from the vectors), so the two agree to float32 rounding of the
+        blocks.
+
+    Returns
+    -------
+    rsm : ndarray of float64, shape (N, M), or dict of them (one per kernel when ``kernel`` is a list);
+        CuPy arrays for CuPy input
+    perm : ndarray of int32, only with ``return_perm``
+    bound : ndarray of float64, shape (N, M), only with ``return_bound``
+        Returned as a tuple (rsm, [perm], [bound]) when either is asked for.
+
+    Raises
+    ------
+    ValueError, TypeError
+        On bad shapes, mismatched S or C, NaN/Inf, empty input, unknown kernel/matcher/layout.
+    RuntimeError
+        ``device="cuda"`` (or CuPy input) where the CUDA engine cannot run; the message says why.
+    MemoryError
+        On the GPU, when not even one pair fits in the free device memory.
+    KeyboardInterrupt
+        On Ctrl-C, within about a second; no engine thread keeps computing.
+    """
+    options = Options.check(kernel=kernel, matcher=matcher, window=window, topk=topk, layout=layout,
+                            return_perm=return_perm, return_bound=return_bound, sigma=sigma, threads=threads,
+                            max_memory=max_memory, progress=progress)
+    backend = resolve(x, y, device=device)
+    with backend.on_device():
+        engine = _cuda.gpu_ops(backend.xp, backend.device_id) if backend.gpu else _cpu.CpuEngine()
+        return backend.output(compute(x, y, options, engine))
+
+
+def compute(x, y, options: Options, engine):
+    """:func:`semantic_rsm` with checked options on ``engine`` (a ``CpuEngine``, or ``ArrayOps`` of
+    NumPy or CuPy): the result as the caller gets it, but with the engine's arrays."""
+    xp = engine.xp
+    samples = Samples.prepare(x, y, options.layout, xp)
+    n, m, S, _ = samples.shape
+    requested = options.requested_pairs(n, m)
+    solve, chunk = engine.prepare(samples, options)
+
+    objective = xp.empty((n, m), dtype=xp.float64)
+    bound = xp.empty((n, m), dtype=xp.float64) if options.return_bound else None
+    perm = xp.empty((n, m, S), dtype=xp.int32) if options.all_perms else None
+    if samples.symmetric:
+        diagonal = xp.arange(n)
+        objective[diagonal, diagonal] = samples.frob_x
+        if bound is not None:
+            bound[diagonal, diagonal] = samples.frob_x
+        if perm is not None:
+            perm[diagonal, diagonal] = xp.arange(S, dtype=xp.int32)
+    run_chunks(Pairs(n, m, samples.symmetric), chunk, options.progress, solve, options.matcher, objective,
+               bound, perm, engine)
+
+    rsms = kernels_from_objective(objective, samples.frob_x, samples.frob_y, options.kernels,
+                                  symmetric=samples.symmetric, sigma=options.sigma)
+    out = [rsms[options.kernels[0]] if options.single_kernel else rsms]
+    if perm is not None:
+        out.append(perm)
+    elif requested is not None:
+        out.append(perms_of(requested, solve, S, samples.symmetric, xp))
+    if bound is not None:
+        out.append(bound)
+    return out[0] if len(out) == 1 else tuple(out)

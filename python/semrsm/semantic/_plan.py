@@ -1,0 +1,199 @@
+"""What one semantic RSM call is: its checked options, its validated samples with the norm data every
+matcher reads, and the memory model that both engines size their chunks of pairs by."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Optional
+
+import numpy as np
+
+from .. import _core
+from .._backend import to_numpy
+from .._checks import as_finite_samples, check_choice, check_count
+from ..kernels import check_kernels, check_sigma
+from ..lap._arrays import stable_argsort
+
+__all__ = ["LAYOUTS", "MATCHERS", "Options", "Samples", "block_values", "result_bytes"]
+
+#: Matchers of the engine (cpp/rsm_engine.h), and the older names they are also known by.
+MATCHERS = tuple(_core.MATCHERS)
+MATCHER_ALIASES = dict(_core.MATCHER_ALIASES)
+#: Input layouts: (N, C, H, W) feature maps, (N, T, D) tokens, (N, S, C) position sets.
+LAYOUTS = ("NCHW", "NTD", "NSC")
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The options of :func:`semrsm.semantic_rsm`, checked once."""
+
+    kernels: list
+    single_kernel: bool
+    matcher: str
+    window: int
+    topk: int
+    layout: str
+    return_perm: object  # True, False or the pairs asked for
+    return_bound: bool
+    sigma: Optional[float]
+    threads: int
+    max_memory: Optional[int]
+    progress: Optional[bool]
+
+    @classmethod
+    def check(cls, *, kernel, matcher, window, topk, layout, return_perm, return_bound, sigma, threads,
+              max_memory, progress) -> "Options":
+        kernels, single = check_kernels(kernel)
+        matcher = check_choice(matcher, "matcher", MATCHERS, MATCHER_ALIASES)
+        layout = check_choice(layout, "layout", LAYOUTS)
+        window = check_count(window, "window")
+        topk = window if topk is None else check_count(topk, "topk", minimum=0)
+        if progress not in (None, True, False):
+            raise ValueError(f"progress must be True, False or None; got {progress!r}")
+        return cls(kernels, single, matcher, window, topk, layout, return_perm, bool(return_bound),
+                   check_sigma(sigma), _core.cpu_count() if threads is None else check_count(threads, "threads"),
+                   None if max_memory is None else check_count(max_memory, "max_memory"), progress)
+
+    @property
+    def all_perms(self) -> bool:
+        return self.return_perm is True
+
+    def requested_pairs(self, n: int, m: int) -> Optional[np.ndarray]:
+        """The pairs whose permutations are asked for, (P, 2) int64, or None."""
+        if self.return_perm is True or self.return_perm is False:
+            return None
+        try:
+            arr = to_numpy(self.return_perm)
+        except Exception:
+            arr = None
+        if arr is not None and arr.size == 0:
+            return np.empty((0, 2), dtype=np.int64)
+        if arr is None or arr.ndim != 2 or arr.shape[1] != 2 or arr.dtype.kind not in "iu":
+            raise ValueError("return_perm must be True, False or a sequence of (i, j) integer pairs")
+        if ((arr[:, 0] < 0) | (arr[:, 0] >= n) | (arr[:, 1] < 0) | (arr[:, 1] >= m)).any():
+            raise ValueError(f"return_perm holds a pair outside the {n} x {m} RSM")
+        return arr.astype(np.int64)
+
+
+def _positions(arr, name: str, layout: str, xp):
+    """Validate one input and return it as (N, S, C), C-contiguous float32/float64, of module ``xp``."""
+    arr = as_finite_samples(arr, name, ndims=(4,) if layout == "NCHW" else (3,), xp=xp)
+    if 0 in arr.shape[1:]:
+        raise ValueError(f"{name} has no positions or no channels (shape {arr.shape}, layout {layout})")
+    if layout == "NCHW":
+        n, c, h, w = arr.shape
+        arr = xp.ascontiguousarray(arr.reshape(n, c, h * w).transpose(0, 2, 1))
+    return arr
+
+
+def _position_sq_norms(x, xp):
+    """Squared norm of every position, (N, S) float64, without a float64 copy of all of x."""
+    out = xp.empty(x.shape[:2], dtype=xp.float64)
+    step = max(1, int(2**24 // max(1, x.shape[1] * x.shape[2])))
+    for start in range(0, x.shape[0], step):
+        block = x[start:start + step].astype(xp.float64)
+        out[start:start + step] = xp.einsum("nsc,nsc->ns", block, block)
+    return out
+
+
+@dataclasses.dataclass
+class Samples:
+    """Validated samples as (N, S, C) position sets and what every matcher reads of them.
+
+    ``order_*`` rank each sample's positions by decreasing norm (ties: lower position first),
+    ``sorted_*`` hold those norms in that order, ``frob_*`` the squared Frobenius norms (float64).
+    When symmetric, the y fields are the x ones.
+    """
+
+    xp: object
+    xs: object
+    ys: object
+    symmetric: bool
+    order_x: object
+    order_y: object
+    sorted_x: object
+    sorted_y: object
+    frob_x: object
+    frob_y: object
+
+    @property
+    def shape(self):
+        """(N, M, S, C)."""
+        return (self.xs.shape[0], self.ys.shape[0], *self.xs.shape[1:])
+
+    @classmethod
+    def prepare(cls, x, y, layout: str, xp) -> "Samples":
+        xs = _positions(x, "x", layout, xp)
+        symmetric = y is None
+        ys = xs if symmetric else _positions(y, "y", layout, xp)
+        if ys.shape[1:] != xs.shape[1:]:
+            raise ValueError(f"x and y must have the same positions S and channels C; got (S, C) = "
+                             f"{xs.shape[1:]} for x and {ys.shape[1:]} for y")
+        if xs.dtype != ys.dtype:
+            xs, ys = xs.astype(xp.float64), ys.astype(xp.float64)
+        S = xs.shape[1]
+        sq_x = _position_sq_norms(xs, xp)
+        sq_y = sq_x if symmetric else _position_sq_norms(ys, xp)
+        order_x = stable_argsort(-sq_x, xp).astype(xp.int32)
+        order_y = order_x if symmetric else stable_argsort(-sq_y, xp).astype(xp.int32)
+        sorted_x = xp.sqrt(xp.take_along_axis(sq_x, order_x, axis=1))
+        sorted_y = sorted_x if symmetric else xp.sqrt(xp.take_along_axis(sq_y, order_y, axis=1))
+        frob_x, frob_y = sq_x.sum(axis=1), sq_y.sum(axis=1)
+        # No partial sum of an inner product exceeds the product of the two largest position norms:
+        # where that could overflow float32, the cost blocks are computed in float64; past float64,
+        # refuse.
+        top_x, top_y = float(sorted_x[:, 0].max()), float(sorted_y[:, 0].max())
+        largest = top_x * top_y
+        finite = bool(xp.isfinite(frob_x).all()) and bool(xp.isfinite(frob_y).all())
+        if not (finite and S * largest < float(np.finfo(np.float64).max) / 4):
+            raise ValueError(f"the samples are too large for float64 inner products (largest position "
+                             f"norm {max(top_x, top_y):.3g}); rescale them")
+        if xs.dtype == np.float32 and largest >= float(np.finfo(np.float32).max) / 4:
+            xs = xs.astype(xp.float64)
+            ys = xs if symmetric else ys.astype(xp.float64)
+        return cls(xp, xs, ys, symmetric, order_x, order_y, sorted_x, sorted_y, frob_x, frob_y)
+
+
+# --------------------------------------------------------------------------------------------
+# The memory model: what a pair's cost blocks take, and what the results take
+
+
+def block_values(S: int, matcher: str, window: int, topk: int) -> tuple[int, int]:
+    """Values of the largest cost block a matcher solves at once, and of all blocks of one pair."""
+    if matcher == "batch_optimal":
+        k = min(window, S)
+        return k * k, (S // k) * k * k + (S % k) ** 2
+    if matcher == "topk_greedy":
+        K = min(topk, S)
+        return max(K, S - K) ** 2, K * K + (S - K) ** 2
+    return S * S, S * S
+
+
+def result_bytes(n: int, m: int, S: int, options: Options) -> int:
+    """The N x M outputs: objective, bound, one RSM per kernel and, when asked for, every permutation."""
+    arrays = 1 + options.return_bound + len(options.kernels)
+    return 8 * n * m * arrays + (4 * n * m * S if options.all_perms else 0)
+
+
+def too_small(options: Options, shape, need: int, what: str) -> ValueError:
+    """The error for a budget below the least the call needs."""
+    n, m = shape[:2]
+    perms = " and all permutations (pass a list of pairs to return_perm)" if options.all_perms else ""
+    return ValueError(f"max_memory={options.max_memory} bytes is too small for {n} x {m} results{perms} and "
+                      f"{what}; need at least {need}")
+
+
+def available_memory() -> int:
+    """Bytes of RAM available now (MemAvailable), or a guess of 4 GiB where that cannot be read."""
+    try:
+        with open("/proc/meminfo") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
