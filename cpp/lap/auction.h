@@ -17,19 +17,16 @@
 namespace semrsm {
 
 struct AuctionSchedule {
-    double range;  // largest minus smallest cost (1 when all are equal)
-    double eps_start;
-    double eps_final;
-    double eps_floor;  // auction_eps_floor: no eps below it
-    double factor;  // eps is divided by this between phases
+    EpsRange eps;   // first and last eps; eps is divided by kAuctionFactor between phases
     bool constant;  // every cost is the same: any assignment is optimal, the identity is returned
 };
 
 // The schedule of auction_schedule.h for these costs: start at range / 64; end where the n * eps bound
 // certifies integers exactly (below 1/n) or, for other costs, at 1e-9 of the range per row, or at
-// eps_final when the caller gives one; never below the resolution of the prices.
+// eps_final when the caller gives one (with `hand_over`: where the hybrid hands over); never below
+// the resolution of the prices.
 template <class T>
-AuctionSchedule default_auction_schedule(const T* c, int n, int m, double eps_final) {
+AuctionSchedule default_auction_schedule(const T* c, int n, int m, double eps_final, bool hand_over = false) {
     double lo = kInf, hi = -kInf;
     const int64_t count = (int64_t)n * m;
     for (int64_t k = 0; k < count; ++k) {
@@ -39,11 +36,7 @@ AuctionSchedule default_auction_schedule(const T* c, int n, int m, double eps_fi
     }
     bool integral = true;  // a separate loop: it stops at the first fraction, usually the first entry
     for (int64_t k = 0; k < count && integral; ++k) integral = (double)c[k] == std::floor((double)c[k]);
-    const double range = hi > lo ? hi - lo : 1.0;
-    const double eps_floor = auction_eps_floor(lo, hi);
-    eps_final = eps_final > 0.0 ? std::max(eps_final, eps_floor) : auction_default_eps(lo, hi, integral, m);
-    return {range, std::max(range * kAuctionStart, eps_final), eps_final, eps_floor, kAuctionFactor,
-            !(hi > lo)};
+    return {auction_eps_range(lo, hi, integral, m, eps_final, hand_over), !(hi > lo)};
 }
 
 // Runs the auction; writes the assignment to x and the column potentials v (m) of the
@@ -67,7 +60,7 @@ LapStatus solve_auction(const T* c, int n, int m, const AuctionSchedule& schedul
         for (int i = 0; i < n; ++i) x[i] = i;
         return LapStatus::ok;
     }
-    double eps = schedule.eps_start;
+    double eps = schedule.eps.start;
     while (true) {
         for (int j = 0; j < m; ++j) owner[j] = -1;
         for (int i = 0; i < m; ++i) { queue[i] = i; assigned[i] = -1; }
@@ -91,8 +84,8 @@ LapStatus solve_auction(const T* c, int n, int m, const AuctionSchedule& schedul
                 tail = tail + 1 == capacity ? 0 : tail + 1;
             }
         }
-        if (eps <= schedule.eps_final) break;
-        eps = std::max(eps / schedule.factor, schedule.eps_final);
+        if (eps <= schedule.eps.final) break;
+        eps = std::max(eps / kAuctionFactor, schedule.eps.final);
     }
     for (int i = 0; i < n; ++i) x[i] = assigned[i];
     return LapStatus::ok;

@@ -18,12 +18,7 @@ LapStatus solve_hybrid(const T* c, int n, int m, bool forbidden, double eps_fina
     // The auction needs finite costs; rectangular problems would need its prices shifted to meet
     // the rectangular optimality conditions, which costs more than it saves.
     if (n != m || n < 2 || forbidden) return solve_jv(c, n, m, forbidden, x, u, v, ws, cancel);
-    AuctionSchedule schedule = default_auction_schedule(c, n, m, 0.0);
-    // Hand over once n * eps is a small fraction of the cost range (auction_schedule.h): the
-    // auction's last phases are cheap, while every row it leaves off its minimum costs a search.
-    schedule.eps_final = std::max(eps_final > 0.0 ? eps_final : schedule.range * kHybridHandover / m,
-                                  schedule.eps_floor);
-    schedule.eps_final = std::min(schedule.eps_final, schedule.eps_start);
+    const AuctionSchedule schedule = default_auction_schedule(c, n, m, eps_final, /*hand_over=*/true);
     LapStatus status = solve_auction(c, n, m, schedule, x, v, ws, cancel);
     if (status != LapStatus::ok) return status;
     int32_t* y = ws.row4col.data();

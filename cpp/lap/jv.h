@@ -9,6 +9,7 @@
 
 #include "lap/common.h"
 #include "lap/row_minima.h"
+#include "lap/rules.h"
 #include "lap/sap.h"
 
 namespace semrsm {
@@ -51,16 +52,14 @@ int jv_column_reduction(const T* c, int n, int32_t* x, int32_t* y, double* v, La
     return nfree;
 }
 
-// One pass of augmenting row reduction over free_rows[0..nfree); returns the rows still free.
-// Float rounding can make a row win and lose the same column forever by ever smaller price steps
-// (gatagat/lap issue #24); the pass is capped, and leftover rows go to the exact augmentation. The
-// cap, 16 steps per free row, is also the fastest split of work between the two on uniform costs
-// (n = 49..784: 10-15% faster than letting the reduction run to the end).
+// One pass of augmenting row reduction over free_rows[0..nfree); returns the rows still free. The
+// pass is capped (arr_step_budget, lap/rules.h: rounding could make it run forever), and leftover rows
+// go to the exact augmentation.
 template <class T>
 int jv_augmenting_row_reduction(const T* c, int n, int nfree, int32_t* x, int32_t* y, double* v,
                                 LapWorkspace& ws) {
     int32_t* free_rows = ws.free_rows.data();
-    const int64_t max_steps = 16 * (int64_t)nfree + 16;
+    const int64_t max_steps = arr_step_budget(nfree);
     int64_t steps = 0;
     int k = 0, still_free = 0;
     while (k < nfree) {
