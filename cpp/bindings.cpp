@@ -14,9 +14,9 @@
 
 #include <omp.h>
 
-#include "engine.h"
+#include "engine/batch.h"
 #include "lap/status.h"
-#include "rsm_engine.h"
+#include "engine/semantic.h"
 #ifdef SEMRSM_WITH_CUDA
 #include "cuda_engine.h"
 #include "device.h"
@@ -28,7 +28,7 @@ using namespace semrsm;
 namespace {
 
 // Work below this many inner-loop steps (tens of milliseconds) runs on the calling thread, serially
-// (engine.h: no OpenMP there), rather than paying for the hand-over to the engine thread.
+// (engine/batch.h: no OpenMP there), rather than paying for the hand-over to the engine thread.
 constexpr double kInlineWork = 5e7;
 
 // One long-lived thread runs the engine's batches, the only thread with an OpenMP team, while the
@@ -254,7 +254,7 @@ py::array_t<T> negated_cost_blocks_typed(py::array_t<T, py::array::c_style> a,
 
 // --- CUDA engine ---
 #ifdef SEMRSM_WITH_CUDA
-// Device pointers and streams arrive as integers from python/semrsm/_cuda.py (CuPy's .data.ptr and
+// Device pointers and streams arrive as integers from python/semrsm/lap/_cuda.py and semantic/_cuda.py (CuPy's .data.ptr and
 // stream .ptr); the functions only enqueue work, so the GIL is released for the launch alone.
 void cuda_solve_batch(std::uintptr_t costs, bool is_double, int64_t batch, int n, int m, bool maximize,
                       bool auction_only, double auction_eps, std::uintptr_t col, std::uintptr_t objective,
@@ -276,7 +276,7 @@ void cuda_solve_batch(std::uintptr_t costs, bool is_double, int64_t batch, int n
     p.v = v;
     p.status = status;
     py::gil_scoped_release release;
-    cuda::solve_batch_sap(p, device, stream);
+    cuda::solve_batch(p, device, stream);
 }
 
 void cuda_pair_blocks(std::uintptr_t x, int64_t samples, int s, int c, std::uintptr_t pairs, int64_t count,
@@ -332,7 +332,7 @@ PYBIND11_MODULE(_core, module) {
     module.def("negated_cost_blocks", &negated_cost_blocks_typed<double>, py::arg("a").noconvert(),
                py::arg("b").noconvert(), py::arg("threads"), py::arg("isa") = 0);
 #ifdef SEMRSM_WITH_CUDA
-    module.attr("CUDA_MAX_COLUMNS") = cuda::kMaxSapColumns;
+    module.attr("CUDA_MAX_COLUMNS") = cuda::kMaxColumns;
     module.def("cuda_solve_batch", &cuda_solve_batch, py::arg("costs"), py::arg("is_double"), py::arg("batch"),
                py::arg("n"), py::arg("m"), py::arg("maximize"), py::arg("auction_only"), py::arg("auction_eps"),
                py::arg("col"), py::arg("objective"), py::arg("bound"), py::arg("u"), py::arg("v"),

@@ -10,8 +10,8 @@
 
 namespace semrsm::cuda {
 
-// Largest m the exact GPU solver takes (a block of 1024 threads, 8 columns each).
-constexpr int kMaxSapColumns = 8192;
+// Largest m the GPU solver takes (a block of 1024 threads, 8 columns each).
+constexpr int kMaxColumns = 8192;
 
 // A batch of B dense row-major n x m problems (n <= m) in device memory, and its outputs, all
 // device pointers preallocated by the caller: col (B x n int32), objective (B, float64),
@@ -31,13 +31,13 @@ struct DeviceLapBatch {
     std::uintptr_t col = 0, objective = 0, bound = 0, u = 0, v = 0, status = 0;
 };
 
-// Exact LAPs by shortest augmenting paths (cuda/lap/sap.cu): a warp per problem for m <= 256,
-// a block per problem above; or the auction alone (`auction_only`). Results follow
-// semrsm::solve_batch: objective and bound in the caller's sense (maximised when `maximize`), u and
-// v dual potentials with the caller's sign.
-void solve_batch_sap(const DeviceLapBatch& batch, int device, std::uintptr_t stream);
+// Exact LAPs (cuda/engine/batch.cu, cuda/lap/exact.cuh): a warp per problem for m <= 256, a block per
+// problem above; or the auction alone (`auction_only`). Results follow semrsm::solve_batch: objective
+// and bound in the caller's sense (maximised when `maximize`), u and v dual potentials with the
+// caller's sign.
+void solve_batch(const DeviceLapBatch& batch, int device, std::uintptr_t stream);
 
-// Pair cost blocks (cuda/cost/pair_blocks.cu): out[p] = X[pairs[p][0]] @ X[pairs[p][1]]^T for
+// Pair cost blocks (cuda/cost/pair_block.cu): out[p] = X[pairs[p][0]] @ X[pairs[p][1]]^T for
 // X (N, S, C) float32 C-contiguous, pairs (P, 2) int32, out (P, S, S) float32. `tf32` uses the
 // tensor cores with TF32 inputs (about 1e-3 relative error) instead of float32 FMA.
 void pair_cost_blocks(std::uintptr_t x, std::int64_t samples, int s, int c, std::uintptr_t pairs,

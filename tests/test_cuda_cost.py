@@ -1,4 +1,4 @@
-"""The CUDA pair cost-block kernel (cuda/cost/pair_blocks.cu) against float64 NumPy; skipped without a GPU."""
+"""The CUDA pair cost-block kernel (cuda/cost/pair_block.cu) against float64 NumPy; skipped without a GPU."""
 
 
 import numpy as np

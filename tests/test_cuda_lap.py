@@ -1,4 +1,4 @@
-"""The CUDA LAP solver (cuda/lap/sap.cu) against scipy and the CPU engine; skipped without a GPU."""
+"""The CUDA LAP solver (cuda/engine/batch.cu, cuda/lap/) against scipy and the CPU engine; skipped without a GPU."""
 
 
 import numpy as np

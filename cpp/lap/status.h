@@ -1,6 +1,6 @@
 // What a solve reports per problem: one enum for the CPU and the GPU engines, exported to Python by
 // name (bindings.cpp, `_core.LAP_STATUS`), so that no other file spells the numbers. Free of
-// host-only code so that nvcc compiles it into device code (cuda/lap/sap.cu writes these codes).
+// host-only code so that nvcc compiles it into device code (cuda/engine/batch.cu writes these codes).
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 """Linear assignment: a drop-in for scipy's ``linear_sum_assignment`` and a batched solver.
 
 The public functions check their input, ask :func:`semrsm._backend.resolve` where to run, and hand
-the batch to the CPU engine (``_cpu``, cpp/engine.cpp) or the CUDA engine (``_cuda``, cuda/lap/).
+the batch to the CPU engine (``_cpu``, cpp/engine/batch.cpp) or the CUDA engine (``_cuda``, cuda/lap/).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ._result import LapResult, make_result
 
 __all__ = ["LapResult", "METHODS", "solve", "linear_sum_assignment"]
 
-#: Solvers of the engine (cpp/engine.h). ``auto`` (the default), ``jv`` and ``hybrid`` are exact;
+#: Solvers of the engine (cpp/engine/batch.h). ``auto`` (the default), ``jv`` and ``hybrid`` are exact;
 #: ``auction`` is exact to within its reported bound (n * eps); ``greedy`` is the heuristic of Wald
 #: et al. (2024).
 METHODS = tuple(_core.LAP_METHODS)
@@ -60,7 +60,7 @@ def solve(costs, maximize: bool = False, method: str = "auto", eps: Optional[flo
         Where to solve: None follows the input (CuPy arrays on the GPU, returning CuPy arrays);
         ``"cuda"`` also takes NumPy input (and returns NumPy). The GPU solves, on CuPy's current
         stream, the exact methods (shortest augmenting paths with the auction hand-over of
-        ``hybrid`` where it pays, cuda/lap/sap.cu; ``eps`` is not used there), ``auction`` on
+        ``hybrid`` where it pays, cuda/lap/exact.cuh; ``eps`` is not used there), ``auction`` on
         square problems and ``greedy``; the rest runs on the CPU engine with a copy each way.
 
     Returns

@@ -1,4 +1,4 @@
-"""The CPU path of :func:`semrsm.solve`: a checked (B, n, m) batch through the C++ engine (cpp/engine.cpp)."""
+"""The CPU path of :func:`semrsm.solve`: a checked (B, n, m) batch through the C++ engine (cpp/engine/batch.cpp)."""
 
 from __future__ import annotations
 

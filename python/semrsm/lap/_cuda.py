@@ -1,5 +1,5 @@
 """The GPU path of :func:`semrsm.solve` and :func:`semrsm.linear_sum_assignment`: the CUDA engine
-(cuda/lap/sap.cu) on CuPy arrays.
+(cuda/engine/batch.cu, cuda/lap/) on CuPy arrays.
 
 Work is enqueued on CuPy's current stream of the device holding the input; device pointers travel to
 the engine as integers. Validation runs on the GPU (a few reductions); only a failure brings the
@@ -19,7 +19,7 @@ from ._result import Status, make_result, rows_to_columns
 
 __all__ = ["linear_sum_assignment", "solve", "solve_device"]
 
-#: Exact methods the GPU solves itself (cuda/lap/sap.cu).
+#: Exact methods the GPU solves itself (cuda/lap/exact.cuh).
 EXACT_METHODS = ("auto", "jv", "hybrid")
 #: Methods the GPU solves itself: the exact ones, the auction (square problems; rectangular ones run
 #: on the CPU engine with a copy each way) and the greedy rule (array steps on the device).
@@ -69,7 +69,7 @@ def solve_device(cp, costs, maximize: bool, method: str = "auto", eps: float = 0
 
 
 def _solve_sap(cp, work, maximize: bool, auction_only: bool, eps: float, check: bool):
-    """cuda/lap/sap.cu on a (B, n, m) batch with n <= m, on the current device: exact, or the auction
+    """The GPU solver (cuda/engine/batch.cu) on a (B, n, m) batch with n <= m, on the current device: exact, or the auction
     alone to ``eps`` (0: its default)."""
     batch, rows, cols = work.shape
     col = cp.empty((batch, rows), dtype=cp.int32)

@@ -2,8 +2,8 @@
 
 Wald et al., "Decoupling Semantic Similarity from Spatial Alignment for Neural Networks", NeurIPS
 2024, sec. 3.2. On the GPU every step runs on CuPy arrays in the device's memory, a chunk of pairs
-at a time: the cost blocks (``cuda/cost/pair_blocks.cu``), the exact LAPs and the auction
-(``cuda/lap/sap.cu``), the greedy rule (``semrsm/lap/_arrays.py``), objectives and bounds; nothing
+at a time: the cost blocks (``cuda/cost/pair_block.cu``), the exact LAPs and the auction
+(``cuda/lap/``), the greedy rule (``semrsm/lap/_arrays.py``), objectives and bounds; nothing
 returns to the host inside the pair loop.
 The same functions run on NumPy arrays in the tests, where they are checked against the C++ engine,
 so the tie rules and index arithmetic that the GPU runs are the ones CI tests.
@@ -190,7 +190,7 @@ def bytes_per_pair(S: int, C: int, itemsize: int, matcher: str, window: int, top
 
 def array_solver(samples: Samples, options: Options, ops: ArrayOps):
     """Pairs (pi, pj) -> (objective, bound or None, perm or None) by the array steps of ``ops``, with
-    the bound rule of the C++ engine (cpp/rsm_engine.cpp): the solver's own bound, tightened by the
+    the bound rule of the C++ engine (cpp/engine/semantic.cpp): the solver's own bound, tightened by the
     norm bound, never below the attained objective."""
     xp = ops.xp
     if samples.symmetric:

@@ -1,4 +1,4 @@
-"""The CPU engine of the semantic RSM: pairs solved by the C++ engine (cpp/rsm_engine.cpp) in parallel
+"""The CPU engine of the semantic RSM: pairs solved by the C++ engine (cpp/engine/semantic.cpp) in parallel
 on its threads, a chunk at a time."""
 
 from __future__ import annotations

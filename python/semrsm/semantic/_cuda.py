@@ -1,5 +1,5 @@
 """The semantic RSM on the GPU: the array steps of ``_arrays`` on CuPy, with cost blocks by the pair
-kernel (cuda/cost/pair_blocks.cu) and LAPs by the CUDA solver (cuda/lap/sap.cu)."""
+kernel (cuda/cost/pair_block.cu) and LAPs by the CUDA solver (cuda/engine/batch.cu)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ __all__ = ["gpu_ops", "pair_cost_blocks"]
 def gpu_ops(cp, device_id: int) -> ArrayOps:
     """The semantic matchers' array steps on GPU ``device_id``: float32 cost blocks by the pair
     kernel, read straight from the positions, float64 ones by cuBLAS on gathered operands; LAPs by
-    cuda/lap/sap.cu without a feasibility sync (the blocks are finite); out-of-memory errors, caught
+    cuda/engine/batch.cu without a feasibility sync (the blocks are finite); out-of-memory errors, caught
     where CuPy would hide them, shrink the chunk."""
 
     def blocks(positions, a, b):
@@ -106,7 +106,7 @@ def pair_cost_blocks(x, pairs, *, tf32: bool = False, out=None):
 
 
 def _pair_blocks(cp, x, pairs, tf32: bool = False, out=None):
-    """cuda/cost/pair_blocks.cu on checked operands: x C-contiguous float32 (N, S, C), pairs (P, 2)
+    """cuda/cost/pair_block.cu on checked operands: x C-contiguous float32 (N, S, C), pairs (P, 2)
     integers in [0, N). No host sync."""
     samples, s, c = x.shape
     pairs = cp.ascontiguousarray(pairs, dtype=cp.int32)

@@ -17,7 +17,7 @@ from ..lap._arrays import stable_argsort
 
 __all__ = ["LAYOUTS", "MATCHERS", "Options", "Samples", "block_values", "result_bytes"]
 
-#: Matchers of the engine (cpp/rsm_engine.h), and the older names they are also known by.
+#: Matchers of the engine (cpp/engine/semantic.h), and the older names they are also known by.
 MATCHERS = tuple(_core.MATCHERS)
 MATCHER_ALIASES = dict(_core.MATCHER_ALIASES)
 #: Input layouts: (N, C, H, W) feature maps, (N, T, D) tokens, (N, S, C) position sets.

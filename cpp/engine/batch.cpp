@@ -1,4 +1,4 @@
-#include "engine.h"
+#include "engine/batch.h"
 
 #include <exception>
 #include <mutex>

@@ -1,4 +1,4 @@
-#include "rsm_engine.h"
+#include "engine/semantic.h"
 
 #include <omp.h>
 
@@ -10,7 +10,7 @@
 #include "approx/topk_greedy.h"
 #include "cost/norms.h"
 #include "cost/pair_block.h"
-#include "engine.h"
+#include "engine/batch.h"
 #include "lap/auction.h"
 #include "lap/greedy.h"
 
