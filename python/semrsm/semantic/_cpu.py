@@ -13,8 +13,9 @@ from ._plan import Options, Samples, available_memory, block_values, result_byte
 
 __all__ = ["CpuEngine"]
 
-#: Work per chunk, in multiply-adds, at about 1e10 per second and thread: a quarter of a second, so
-#: that the progress bar moves and the Python overhead of a chunk stays small.
+#: Work per chunk, at about 1e10 multiply-adds per second and thread (a pair's blocks take C of them
+#: per value, and the solve about 50): a quarter of a second, so that the progress bar moves and the
+#: Python overhead of a chunk stays small.
 _CHUNK_WORK = 0.25 * 1e10
 
 
@@ -44,7 +45,7 @@ class CpuEngine:
         ValueError says what does not fit, rather than exceeding it."""
         n, m, S, C = samples.shape
         budget = available_memory() // 4 if options.max_memory is None else options.max_memory
-        largest, _ = block_values(S, options.matcher, options.window, options.topk)
+        largest, values = block_values(S, options.matcher, options.window, options.topk)
         side = int(round(largest ** 0.5))
         item = samples.xs.itemsize
         # What each thread holds while it solves a pair (its cost block, the GEMM's packed panels, the
@@ -56,8 +57,7 @@ class CpuEngine:
             raise too_small(options, samples.shape, fixed + per_thread + per_pair,
                             f"one {side} x {side} cost block")
         threads = max(1, min(options.threads, (budget - fixed - per_pair) // per_thread))
-        work = S * side * (C + 50) if options.matcher == "batch_optimal" else S * S * (C + 50)
-        chunk = max(4 * threads, int(threads * _CHUNK_WORK / work))
+        chunk = max(4 * threads, int(threads * _CHUNK_WORK / (values * (C + 50))))
         chunk = max(1, min((budget - fixed - threads * per_thread) // per_pair, chunk))
         return self._solver(samples, options, threads), chunk
 
