@@ -126,6 +126,23 @@ def test_audit_that_does_not_fit_the_budget_fails_before_the_run(features):
                             threads=1)
 
 
+def test_audit_refuses_gpu_blocks_beyond_the_solver_before_the_run(monkeypatch):
+    monkeypatch.setattr(semrsm._core, "CUDA_MAX_COLUMNS", 8192, raising=False)  # exported by CUDA builds only
+
+    class Samples:
+        shape, symmetric = (3, 3, 8193, 2), True
+
+    class GpuEngine:
+        xp = object()  # not NumPy: an array module on the device
+
+        def prepare(self, *args):
+            raise AssertionError("the engine was asked to prepare")
+
+    plan = AuditPlan.check(5, 0.9, 0)
+    with pytest.raises(ValueError, match="audit on the CPU"):
+        plan.prepare(Samples(), None, GpuEngine())
+
+
 def test_sample_pairs_are_distinct_and_in_range():
     pairs = sample_pairs(30, 30, True, 100, seed=1)
     assert len({tuple(p) for p in pairs}) == 100 and (pairs[:, 0] < pairs[:, 1]).all() and pairs.max() < 30

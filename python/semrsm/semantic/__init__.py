@@ -102,7 +102,8 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         Also solve a random sample of the pairs exactly, on the same engine, and report the quality
         of the matcher on them (objective / optimum, :func:`matching_quality`): an integer is a number
         of pairs, a float in (0, 1] a fraction of the pairs solved (i < j when symmetric). Costs
-        about as much as that many exact pairs; None (default): no audit, no extra work.
+        about as much as that many exact pairs (on the GPU: S up to 8192, the exact solver's limit
+        there, checked before the run); None (default): no audit, no extra work.
     audit_threshold : float
         With ``audit``: warn (:class:`MatchingQualityWarning`) when the median or the worst quality
         on the sample is below this (default 0.95).

@@ -18,6 +18,7 @@ from typing import Optional
 
 import numpy as np
 
+from .. import _core
 from .._backend import to_numpy
 from .._checks import check_count
 from ._run import ListedPairs, Pairs, run_chunks
@@ -161,7 +162,10 @@ class AuditPlan:
     def prepare(self, samples, options, engine) -> "Audit":
         """The sample and an exact solver on ``engine``, made before the run so that an exact block
         that does not fit the memory budget is reported before any work is done."""
-        n, m = samples.shape[:2]
+        n, m, S = samples.shape[:3]
+        if engine.xp is not np and S > _core.CUDA_MAX_COLUMNS:
+            raise ValueError(f"audit: the GPU solves exact blocks of at most {_core.CUDA_MAX_COLUMNS} positions and "
+                             f"these samples have S = {S}; audit on the CPU (device='cpu')")
         total = n * (n - 1) // 2 if samples.symmetric else n * m
         pairs = sample_pairs(n, m, samples.symmetric, self.size(total), self.seed)
         exact = dataclasses.replace(options, matcher="exact", return_perm=False, return_bound=False, audit=None)
