@@ -231,7 +231,7 @@ def test_compare_kinds_plumbing(monkeypatch):
     result = semrsm.compare_kinds(layers, kernel="inner", matcher="greedy", debiased=True, return_rsms=True,
                                   max_memory=10**8)
     assert result.labels == ("conv1", "conv2") and result.values.shape == (2,)
-    assert calls[0] == ("semantic", "inner", "greedy", "NCHW", {"max_memory": 10**8})
+    assert calls[0] == ("semantic", "inner", "greedy", None, {"max_memory": 10**8})  # layout from the shape
     assert calls[1] == ("rsm", "inner", None)
     semantic, spatial = result.rsms["conv1"]
     assert result.values[0] == pytest.approx(semrsm.cka(semantic, spatial, debiased=True))

@@ -6,7 +6,7 @@ import argparse
 
 from ..plot import similarity_heatmap
 from ..similarity import MEASURES, similarity_matrix
-from ._common import UserError, read_layers
+from ._common import FIGURE_SUFFIXES, UserError, output_path, read_layers
 
 HELP = ("compare every layer of A.npz with every layer of B.npz (linear/RBF CKA or the CCA family) "
         "and draw the heatmap")
@@ -71,16 +71,19 @@ def run(args) -> int:
     if measure == "cka" and not args.rsm:
         raise UserError("--measure cka compares precomputed RSMs: add --rsm (or use linear_cka on features)")
     options = measure_options(args, measure)
+    heatmap = output_path(args.output, "-o", FIGURE_SUFFIXES)
+    csv = output_path(args.csv, "--csv", (".csv",))
     layers_a = read_layers(args.a)
     layers_b = None if args.b is None else read_layers(args.b)
     sim = similarity_matrix(layers_a, layers_b, measure, progress=args.progress, **options)
     name = measure + (" (debiased)" if options.get("debiased") else "")
     print(f"{name}: rows {args.a}, columns {args.b or args.a}")
     print(sim.table())
-    if args.csv:
-        write_csv(args.csv, sim)
-    if args.output:
+    if csv:
+        write_csv(csv, sim)
+        print(f"wrote {csv}")
+    if heatmap:
         similarity_heatmap(sim, title=args.title or name, vmin=None if options.get("debiased") else 0.0,
-                           path=args.output)
-        print(f"wrote {args.output}")
+                           path=heatmap)
+        print(f"wrote {heatmap}")
     return 0

@@ -25,7 +25,7 @@ __all__ = ["LAYOUTS", "MATCHER_ALIASES", "MATCHERS", "semantic_rsm"]
 
 
 def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", matcher: str = "exact",
-                 window: int = 128, topk: Optional[int] = None, layout: str = "NCHW",
+                 window: int = 128, topk: Optional[int] = None, layout: Optional[str] = None,
                  return_perm=False, return_bound: bool = False, sigma: Optional[float] = None,
                  threads: Optional[int] = None, max_memory: Optional[int] = None, progress=None,
                  device: Optional[str] = None):
@@ -39,7 +39,8 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
     ----------
     x : array_like
         Samples: (N, C, H, W) for layout "NCHW" (S = H*W positions of C channels), (N, T, D) for
-        "NTD" (S = T tokens, C = D) or (N, S, C) for "NSC". float32 is solved in float32 (the cost
+        "NTD" (S = T tokens, C = D) or (N, S, C) for "NSC"; a 2-D (N, D) array (a fully connected
+        layer) has one position, where the semantic RSM is the spatio-semantic one. float32 is solved in float32 (the cost
         blocks; objectives are always recomputed in float64), other types in float64.
     y : array_like, optional
         Samples to compare against, same layout, S and C; default x, the symmetric N x N case, where
@@ -61,7 +62,8 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         Window of "batch_optimal" (default 128). ``window >= S`` is exact.
     topk : int, optional
         K of "topk_greedy" (default: ``window``). ``topk >= S`` is exact.
-    layout : {"NCHW", "NTD", "NSC"}
+    layout : {None, "NCHW", "NTD", "NSC"}
+        None (default): from the shape of ``x``: 4-D is NCHW, 3-D (N, S, C), 2-D (N, D) one position.
     return_perm : bool or sequence of (i, j)
         True: also return all permutations, int32 of shape (N, M, S), ``perm[i, j, s]`` = position
         of y_j matched to position s of x_i. A sequence of pairs: their permutations only, (P, S).

@@ -33,7 +33,7 @@ class Options:
     matcher: str
     window: int
     topk: int
-    layout: str
+    layout: Optional[str]
     return_perm: object  # True, False or the pairs asked for
     return_bound: bool
     sigma: Optional[float]
@@ -46,7 +46,7 @@ class Options:
               max_memory, progress) -> "Options":
         kernels, single = check_kernels(kernel)
         matcher = check_choice(matcher, "matcher", MATCHERS, MATCHER_ALIASES)
-        layout = check_choice(layout, "layout", LAYOUTS)
+        layout = None if layout is None else check_choice(layout, "layout", LAYOUTS)
         window = check_count(window, "window")
         topk = window if topk is None else check_count(topk, "topk", minimum=0)
         if progress not in (None, True, False):
@@ -76,9 +76,33 @@ class Options:
         return arr.astype(np.int64)
 
 
+_LAYOUT_NDIM = {"NCHW": 4, "NTD": 3, "NSC": 3, "NC": 2}
+_LAYOUT_SHAPES = "(N, C, H, W) for 'NCHW', (N, T, D) for 'NTD', (N, S, C) for 'NSC'"
+
+
+def _shape(arr) -> tuple:
+    return tuple(arr.shape) if hasattr(arr, "shape") else np.shape(arr)
+
+
+def _layout_of(arr, name: str) -> str:
+    """The layout ``layout=None`` reads from the shape: 4-D is NCHW, 3-D (N, S, C), and 2-D (N, D)
+    one position of D channels per sample ("NC")."""
+    layouts = {4: "NCHW", 3: "NSC", 2: "NC"}
+    if len(_shape(arr)) not in layouts:
+        raise ValueError(f"{name} has shape {_shape(arr)}; semantic RSMs take {_LAYOUT_SHAPES}, or (N, D) "
+                         f"(one position per sample)")
+    return layouts[len(_shape(arr))]
+
+
 def _positions(arr, name: str, layout: str, xp):
     """Validate one input and return it as (N, S, C), C-contiguous float32/float64, of module ``xp``."""
-    arr = as_finite_samples(arr, name, ndims=(4,) if layout == "NCHW" else (3,), xp=xp)
+    ndim = len(_shape(arr))
+    if ndim != _LAYOUT_NDIM[layout]:
+        raise ValueError(f"{name} must be {_LAYOUT_NDIM[layout]}-D for layout {layout!r}; got shape {_shape(arr)}. "
+                         f"Layouts: {_LAYOUT_SHAPES}; layout=None chooses from the shape")
+    arr = as_finite_samples(arr, name, ndims=(ndim,), xp=xp)
+    if layout == "NC":
+        arr = arr[:, None, :]
     if 0 in arr.shape[1:]:
         raise ValueError(f"{name} has no positions or no channels (shape {arr.shape}, layout {layout})")
     if layout == "NCHW":
@@ -123,7 +147,8 @@ class Samples:
         return (self.xs.shape[0], self.ys.shape[0], *self.xs.shape[1:])
 
     @classmethod
-    def prepare(cls, x, y, layout: str, xp) -> "Samples":
+    def prepare(cls, x, y, layout: Optional[str], xp) -> "Samples":
+        layout = layout or _layout_of(x, "x")
         xs = _positions(x, "x", layout, xp)
         symmetric = y is None
         ys = xs if symmetric else _positions(y, "y", layout, xp)
