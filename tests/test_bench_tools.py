@@ -47,16 +47,18 @@ def test_dry_run_reports_every_step_and_survives_a_hung_one(tmp_path):
                           "peers-build", "bench", "peers"]
     # one second is not enough for pytest to collect the suite: the step is ended, the rest runs
     assert rows["tests"][0] == "timed out"
-    for step in ("environment", "build", "import", "memcheck-lap", "bench"):
-        assert rows[step][0] == "passed", (step, rows[step], (out / f"{step}.log").exists())
-    assert "Would install semrsm" in rows["build"][1]
+    for step in ("environment", "import", "memcheck-lap", "bench"):
+        assert rows[step][0] == "passed", (step, rows[step])
+    # pip reads the project where its build requirements are installed; an installed wheel has none
+    assert "Would install semrsm" in rows["build"][1] if rows["build"][0] == "passed" else \
+        rows["build"] == ("skipped", "dry run: scikit-build-core or pybind11 not installed here")
     assert "no test ran" in rows["memcheck-lap"][1]
     assert rows["memcheck-semantic"] == ("skipped", "not selected (GPU_CHECK_STEPS)")
     assert rows["peers-build"] == ("skipped", f"no sdists in {peers}")
     assert rows["peers"][0] == "skipped"
     logs = sorted(p.name for p in out.glob("*.log"))
-    assert logs == ["01-environment.log", "02-build.log", "03-import.log", "04-tests.log", "05-memcheck-lap.log",
-                    "08-bench.log"]
+    assert set(logs) - {"02-build.log"} == {"01-environment.log", "03-import.log", "04-tests.log",
+                                            "05-memcheck-lap.log", "08-bench.log"}
     assert (out / "04-tests.log").read_text().startswith("$ ")
     assert "1 timed out" in summary and "dry run" in summary
     assert proc.returncode == 1  # a step timed out
