@@ -195,23 +195,46 @@ def gram_linear(x):
     return f @ f.T
 
 
-def _rbf_from_features(f, threshold: float, name: str, xp):
+#: Rules for the median behind the RBF bandwidth of :func:`gram_rbf` and :func:`rbf_cka`.
+RBF_MEDIANS = ("all", "distinct")
+
+
+def _check_median(median) -> str:
+    if not isinstance(median, str) or median not in RBF_MEDIANS:
+        raise ValueError(f"median must be one of {', '.join(map(repr, RBF_MEDIANS))}; got {median!r}")
+    return median
+
+
+def _median_squared_distance(sqdist, median: str, name: str, xp) -> float:
+    """The median of an N x N squared-distance matrix with a zero diagonal, by the rule ``median``."""
+    n = sqdist.shape[0]
+    if median == "all":
+        # Kornblith et al.'s code: np.median over every entry, the zero diagonal included
+        value = float(xp.median(sqdist))
+        if value > 0:
+            return value
+        raise ValueError(f"most samples of {name} coincide: the median of its N^2 squared distances is 0, "
+                         f"so the RBF bandwidth (a fraction of it) is undefined; median='distinct' takes "
+                         f"the median over the non-zero distances instead")
+    rows, cols = xp.triu_indices(n, 1)
+    distinct = sqdist[rows, cols]
+    distinct = distinct[distinct > 0]
+    if distinct.size == 0:
+        raise ValueError(f"every sample of {name} is the same: the RBF bandwidth (a fraction of the "
+                         f"median distance) is undefined")
+    return float(xp.median(distinct))
+
+
+def _rbf_from_features(f, threshold: float, median: str, name: str, xp):
     """RBF Gram matrix of (N, D) features of any real dtype, in place of their Gram matrix."""
     k = centered_gram(f, name, xp)
-    n = k.shape[0]
     norms = xp.diagonal(k).copy()
     k *= -2.0
     k += norms[:, None]
     k += norms[None, :]  # now squared distances
     xp.maximum(k, 0.0, out=k)
     xp.fill_diagonal(k, 0.0)
-    rows, cols = xp.triu_indices(n, 1)
-    distinct = k[rows, cols]
-    distinct = distinct[distinct > 0]
-    if distinct.size == 0:
-        raise ValueError(f"every sample of {name} is the same: the RBF bandwidth (a fraction of the "
-                         f"median distance) is undefined")
-    k /= -2.0 * threshold ** 2 * float(xp.median(distinct))
+    k /= -2.0 * threshold ** 2 * _median_squared_distance(k, median, name, xp)
     return xp.exp(k, out=k)
 
 
@@ -219,17 +242,21 @@ def _check_threshold(threshold) -> float:
     return positive_number(threshold, "threshold")
 
 
-def gram_rbf(x, threshold: float = 1.0):
+def gram_rbf(x, threshold: float = 1.0, median: str = "all"):
     """RBF Gram matrix ``exp(-||x_i - x_j||^2 / (2 sigma^2))`` of (N, ...) features.
 
-    ``sigma = threshold * median distance``, the median over the non-zero distances between
-    distinct samples: with ``threshold=1`` this is the RBF kernel of :func:`semrsm.rsm`. (The code
-    of Kornblith et al. takes the median over all N^2 entries, zeros included; the two differ
-    by O(1/N) when no samples coincide.)
+    ``sigma^2 = threshold^2 * m``, with m a median of the squared distances chosen by ``median``:
+
+    - ``"all"`` (default): over all N^2 entries, the zero diagonal included, as in the code of
+      Kornblith et al. (and the CKA libraries that follow it), so their numbers are reproduced.
+    - ``"distinct"``: over the non-zero distances between distinct samples; with ``threshold=1``
+      this is the RBF kernel of :func:`semrsm.rsm`. It ignores coinciding samples, where
+      ``"all"`` fails once most samples coincide. The two differ by O(1/N) otherwise.
     """
     xp = array_module(x)
     threshold = _check_threshold(threshold)
-    return _rbf_from_features(as_features(x, "X", xp, convert=False), threshold, "X", xp)
+    median = _check_median(median)
+    return _rbf_from_features(as_features(x, "X", xp, convert=False), threshold, median, "X", xp)
 
 
 def _symmetric_part(k):
@@ -468,7 +495,7 @@ def linear_cka(X, Y, debiased: bool = False, method: str = "auto") -> float:
                   Prepared.from_features(fy, debiased, "Y", method, xp))
 
 
-def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False) -> float:
+def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False, median: str = "all") -> float:
     """CKA with RBF kernels whose bandwidth is a fraction of the median distance.
 
     Parameters
@@ -476,10 +503,15 @@ def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False) -> float:
     X, Y : array_like or cupy.ndarray, shape (N, ...)
         Features; each sample is flattened.
     threshold : float
-        ``sigma = threshold * median distance`` between distinct samples, separately for X and
-        Y (Kornblith et al. report 0.2, 0.4 and 0.8 besides the default 1).
+        ``sigma = threshold * sqrt(median squared distance)``, separately for X and Y (Kornblith
+        et al. report 0.2, 0.4 and 0.8 besides the default 1).
     debiased : bool
         Use the unbiased HSIC estimator (N >= 4).
+    median : {"all", "distinct"}
+        The median's rule (:func:`gram_rbf`): ``"all"`` (default) over all N^2 squared distances,
+        the zero diagonal included, as Kornblith et al.'s code, whose demo value it reproduces
+        (``rbf_cka(X, Y, 0.5)`` = 0.65483); ``"distinct"`` over the non-zero distances between
+        distinct samples, the bandwidth of :func:`semrsm.rsm`.
 
     Returns
     -------
@@ -489,17 +521,18 @@ def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False) -> float:
     Raises
     ------
     ValueError
-        As :func:`linear_cka`.
+        As :func:`linear_cka`; also when the median is 0 (with ``"all"``: most samples coincide).
     """
     debiased = _check_debiased(debiased)
     threshold = _check_threshold(threshold)
+    median = _check_median(median)
     xp = array_module(X, Y)
     minimum = 4 if debiased else 2
     fx = as_features(X, "X", xp, min_samples=minimum, convert=False)
     fy = as_features(Y, "Y", xp, min_samples=minimum, convert=False)
     same_samples(fx.shape[0], fy.shape[0])
-    kx = _rbf_from_features(fx, threshold, "X", xp)
-    ky = _rbf_from_features(fy, threshold, "Y", xp)
+    kx = _rbf_from_features(fx, threshold, median, "X", xp)
+    ky = _rbf_from_features(fy, threshold, median, "Y", xp)
     return cka_of(Prepared.from_gram(kx, debiased, "X"), Prepared.from_gram(ky, debiased, "Y"))
 
 

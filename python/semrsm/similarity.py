@@ -10,8 +10,8 @@ import numpy as np
 
 from . import cca as _cca
 from ._validation import array_module
-from .cka import (Prepared, _check_debiased, _check_threshold, _rbf_from_features, as_features, check_rsm,
-                  cka, cka_of, _methods)
+from .cka import (Prepared, _check_debiased, _check_median, _check_threshold, _rbf_from_features, as_features,
+                  check_rsm, cka, cka_of, _methods)
 
 __all__ = ["SimilarityMatrix", "KindComparison", "MEASURES", "similarity_matrix", "compare_kinds"]
 
@@ -73,8 +73,8 @@ def _prep_linear(x, name, xp, debiased=False, method="auto"):
     return Prepared.from_features(x, _check_debiased(debiased), name, method, xp)
 
 
-def _prep_rbf(x, name, xp, threshold=1.0, debiased=False):
-    gram = _rbf_from_features(x, _check_threshold(threshold), name, xp)
+def _prep_rbf(x, name, xp, threshold=1.0, debiased=False, median="all"):
+    gram = _rbf_from_features(x, _check_threshold(threshold), _check_median(median), name, xp)
     return Prepared.from_gram(gram, _check_debiased(debiased), name)
 
 
@@ -108,7 +108,7 @@ def _mean_r2(a, b):
 MEASURES = {
     "linear_cka": _Measure("features", {"debiased": False, "method": "auto"}, _prep_linear, cka_of,
                            _cka_min_samples, float64=False),
-    "rbf_cka": _Measure("features", {"threshold": 1.0, "debiased": False}, _prep_rbf, cka_of,
+    "rbf_cka": _Measure("features", {"threshold": 1.0, "debiased": False, "median": "all"}, _prep_rbf, cka_of,
                         _cka_min_samples, float64=False),
     "cka": _Measure("rsm", {"debiased": False}, _prep_rsm, cka_of, _cka_min_samples),
     "mean_r2_cca": _Measure("features", {}, _prep_subspace, _mean_r2, _cca_min_samples),
@@ -150,7 +150,7 @@ def similarity_matrix(layers_a, layers_b=None, measure: Union[str, Callable] = "
         array anywhere keeps the work on the GPU). ``layers_b`` omitted: A against itself.
     measure : str or callable
         ``"linear_cka"`` (options ``debiased``, ``method``), ``"rbf_cka"`` (``threshold``,
-        ``debiased``), ``"cka"`` on precomputed RSMs (``debiased``), ``"mean_r2_cca"``,
+        ``debiased``, ``median``), ``"cka"`` on precomputed RSMs (``debiased``), ``"mean_r2_cca"``,
         ``"mean_rho_cca"``, ``"svcca"`` (``keep``), ``"pwcca"``, ``"r2_lr"`` (see
         :mod:`semrsm.cca`); or any ``f(a, b) -> float`` applied to the raw arrays.
     progress : bool
