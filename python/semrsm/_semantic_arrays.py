@@ -139,9 +139,11 @@ class Segment:
     exact: bool
 
 
-def segments(samples, order, matcher: str, window: int, topk: int, xp):
+def segments(samples, order, matcher: str, window: int, topk: int, partial_largest: bool, xp):
     """How ``matcher`` cuts each pair: (segments, ranked). ``ranked``: the segments hold positions
-    ranked by ``order`` (decreasing norm), so matches are ranks to map back through it."""
+    ranked by ``order`` (decreasing norm), so matches are ranks to map back through it. Batch-Optimal's
+    short window (S mod k ranks) holds the smallest norms, or with ``partial_largest`` the largest
+    (cpp/approx/batch_optimal.h)."""
     count, S, C = samples.shape
     if matcher in ("jv", "auction", "greedy"):
         return [Segment(samples, 1, S, 0, matcher != "greedy")], False
@@ -149,11 +151,14 @@ def segments(samples, order, matcher: str, window: int, topk: int, xp):
     parts = []
     if matcher == "batch_optimal":
         k = min(window, S)
-        full = S // k
-        parts.append(Segment(xp.ascontiguousarray(ranked[:, :full * k]).reshape(count * full, k, C), full,
-                             k, 0, True))
-        if S > full * k:
-            parts.append(Segment(xp.ascontiguousarray(ranked[:, full * k:]), 1, S - full * k, full * k, True))
+        full, short = S // k, S % k
+        start = short if partial_largest else 0  # first rank of the full windows
+        if short and partial_largest:
+            parts.append(Segment(xp.ascontiguousarray(ranked[:, :short]), 1, short, 0, True))
+        parts.append(Segment(xp.ascontiguousarray(ranked[:, start:start + full * k]).reshape(count * full, k, C),
+                             full, k, start, True))
+        if short and not partial_largest:
+            parts.append(Segment(xp.ascontiguousarray(ranked[:, full * k:]), 1, short, full * k, True))
     elif matcher == "topk_greedy":
         K = min(topk, S)
         if K:
