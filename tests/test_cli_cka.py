@@ -135,6 +135,20 @@ def test_compare_kinds(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "p.png").exists()
 
 
+def test_cka_rbf_median_option(networks, capsys):
+    path, a, b = networks
+    for median in ("all", "distinct"):
+        assert main(["cka", str(path / "a.npz"), str(path / "b.npz"), "--measure", "rbf_cka", "--median", median,
+                     "--csv", str(path / f"{median}.csv")]) == 0
+    capsys.readouterr()
+    first = {m: float((path / f"{m}.csv").read_text().splitlines()[1].split(",")[1]) for m in ("all", "distinct")}
+    label_a, label_b = next(iter(a)), next(iter(b))
+    for median in ("all", "distinct"):
+        assert first[median] == pytest.approx(semrsm.rbf_cka(a[label_a], b[label_b], median=median), abs=1e-12)
+    assert main(["cka", str(path / "a.npz"), "--median", "all"]) == 2
+    assert "--median does not apply to --measure linear_cka" in capsys.readouterr().err
+
+
 def test_compare_kinds_progress_counts_layers(tmp_path, capsys):
     rng = np.random.default_rng(3)
     np.savez(tmp_path / "in.npz", a=rng.normal(size=(6, 2, 2, 2)), b=rng.normal(size=(6, 3, 2)))

@@ -103,3 +103,16 @@ def test_unknown_matcher_is_a_usage_error(tmp_path, capsys):
         main(["rsm", str(tmp_path / "x.npy"), "-o", str(tmp_path / "o.npz"), "--matcher", "hungarian"])
     assert exit_info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_reference_options_reach_the_library(tmp_path):
+    x = np.random.default_rng(4).random((6, 5, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "o.npz"
+    assert main(["rsm", str(tmp_path / "x.npy"), "-o", str(out), "--kernel", "rbf", "--sigma", "authors",
+                 "--matcher", "batch_optimal", "--window", "2", "--partial-window", "smallest", "--no-progress"]) == 0
+    with np.load(out) as got:
+        np.testing.assert_array_equal(got["x.semantic.rbf"], semrsm.semantic_rsm(
+            x, kernel="rbf", sigma="authors", matcher="batch_optimal", window=2, partial_window="smallest"))
+    with pytest.raises(SystemExit):
+        main(["rsm", str(tmp_path / "x.npy"), "-o", str(out), "--sigma", "widest"])

@@ -14,7 +14,7 @@ from . import cca as _cca
 from ._backend import array_module
 from ._checks import as_features, check_choice, check_flag
 from ._gram import rbf_from_features
-from .cka import LINEAR_METHODS, Prepared, check_rsm, check_threshold, cka, cka_of
+from .cka import LINEAR_METHODS, Prepared, check_median, check_rsm, check_threshold, cka, cka_of
 from .rsm import rsm
 from .semantic import semantic_rsm
 
@@ -77,8 +77,8 @@ def _prep_linear(x, name, xp, debiased=False, method="auto"):
     return Prepared.from_features(x, check_flag(debiased, "debiased"), name, method, xp)
 
 
-def _prep_rbf(x, name, xp, threshold=1.0, debiased=False):
-    gram = rbf_from_features(x, check_threshold(threshold), name, xp)
+def _prep_rbf(x, name, xp, threshold=1.0, debiased=False, median="all"):
+    gram = rbf_from_features(x, check_threshold(threshold), check_median(median), name, xp)
     return Prepared.from_gram(gram, check_flag(debiased, "debiased"), name)
 
 
@@ -112,7 +112,7 @@ def _mean_r2(a, b):
 MEASURES = {
     "linear_cka": _Measure("features", {"debiased": False, "method": "auto"}, _prep_linear, cka_of,
                            _cka_min_samples, float64=False),
-    "rbf_cka": _Measure("features", {"threshold": 1.0, "debiased": False}, _prep_rbf, cka_of,
+    "rbf_cka": _Measure("features", {"threshold": 1.0, "debiased": False, "median": "all"}, _prep_rbf, cka_of,
                         _cka_min_samples, float64=False),
     "cka": _Measure("rsm", {"debiased": False}, _prep_rsm, cka_of, _cka_min_samples),
     "mean_r2_cca": _Measure("features", {}, _prep_subspace, _mean_r2, _cca_min_samples),
@@ -154,7 +154,7 @@ def similarity_matrix(layers_a, layers_b=None, measure: Union[str, Callable] = "
         array anywhere keeps the work on the GPU). ``layers_b`` omitted: A against itself.
     measure : str or callable
         ``"linear_cka"`` (options ``debiased``, ``method``), ``"rbf_cka"`` (``threshold``,
-        ``debiased``), ``"cka"`` on precomputed RSMs (``debiased``), ``"mean_r2_cca"``,
+        ``debiased``, ``median``), ``"cka"`` on precomputed RSMs (``debiased``), ``"mean_r2_cca"``,
         ``"mean_rho_cca"``, ``"svcca"`` (``keep``), ``"pwcca"``, ``"r2_lr"`` (see
         :mod:`semrsm.cca`); or any ``f(a, b) -> float`` applied to the raw arrays.
     progress : bool

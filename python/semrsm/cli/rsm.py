@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
-from ..kernels import KERNELS
+from ..kernels import KERNELS, SIGMA_RULES
 from ..plot import rsm_heatmap
 from ..rsm import rsm
-from ..semantic import LAYOUTS, MATCHER_ALIASES, MATCHERS, semantic_rsm
+from ..semantic import LAYOUTS, MATCHER_ALIASES, MATCHERS, PARTIAL_WINDOWS, semantic_rsm
 from ._common import FIGURE_SUFFIXES, UserError, layer_layout, output_path, read_layers, refuse_unused, run_layers
 
 HELP = "semantic RSMs (and with --baseline the spatio-semantic ones) of the layers in an .npy/.npz file"
+
+
+def _sigma(text: str):
+    if text in SIGMA_RULES:
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--sigma must be a positive number or one of {', '.join(SIGMA_RULES)}; "
+                                         f"got {text!r}") from None
 
 
 def _names(text: str) -> list:
@@ -30,7 +42,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--layout", choices=LAYOUTS, default=None,
                         help="NCHW for 4-D arrays, NTD for 3-D ones unless given; 2-D (N, D) layers have one "
                              "position")
-    parser.add_argument("--sigma", type=float, default=None, help="RBF bandwidth (default: median rule)")
+    parser.add_argument("--sigma", type=_sigma, default=None,
+                        help="RBF bandwidth: a number, or the rule median (default) or authors (Wald et al.'s code)")
+    parser.add_argument("--partial-window", choices=PARTIAL_WINDOWS, default=None,
+                        help="batch_optimal: where the short window goes (default largest, as the authors' code)")
     parser.add_argument("--baseline", action="store_true", help="also the spatio-semantic RSMs")
     parser.add_argument("--threads", type=int, default=None, help="default all cores")
     parser.add_argument("--plot", metavar="OUT.png", help="draw the RSMs (first kernel) into this image")
@@ -47,6 +62,8 @@ def check_options(args) -> None:
     matcher = MATCHER_ALIASES.get(args.matcher, args.matcher)
     refuse_unused(args, [
         ("--window", args.window is not None, matcher == "batch_optimal", "applies to --matcher batch_optimal only"),
+        ("--partial-window", args.partial_window is not None, matcher == "batch_optimal",
+         "applies to --matcher batch_optimal only"),
         ("--topk", args.topk is not None, matcher == "topk_greedy", "applies to --matcher topk_greedy only"),
         ("--sigma", args.sigma is not None, "rbf" in args.kernel, "applies to the rbf kernel only"),
     ])
@@ -63,6 +80,8 @@ def run(args) -> int:
         options["window"] = args.window
     if args.topk is not None:
         options["topk"] = args.topk
+    if args.partial_window is not None:
+        options["partial_window"] = args.partial_window
 
     def layer_rsms(name, x):
         semantic = semantic_rsm(x, layout=layer_layout(x, args.layout), **options)

@@ -18,15 +18,16 @@ from typing import Optional, Sequence, Union
 from .._backend import resolve
 from ..kernels import kernels_from_objective
 from . import _cpu, _cuda
-from ._plan import LAYOUTS, MATCHER_ALIASES, MATCHERS, Options, Samples
+from ._plan import LAYOUTS, MATCHER_ALIASES, MATCHERS, PARTIAL_WINDOWS, Options, Samples
 from ._run import Pairs, perms_of, run_chunks
 
-__all__ = ["LAYOUTS", "MATCHER_ALIASES", "MATCHERS", "semantic_rsm"]
+__all__ = ["LAYOUTS", "MATCHER_ALIASES", "MATCHERS", "PARTIAL_WINDOWS", "semantic_rsm"]
 
 
 def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", matcher: str = "exact",
-                 window: int = 128, topk: Optional[int] = None, layout: Optional[str] = None,
-                 return_perm=False, return_bound: bool = False, sigma: Optional[float] = None,
+                 window: int = 128, partial_window: str = "largest", topk: Optional[int] = None,
+                 layout: Optional[str] = None,
+                 return_perm=False, return_bound: bool = False, sigma: Union[float, str, None] = None,
                  threads: Optional[int] = None, max_memory: Optional[int] = None, progress=None,
                  device: Optional[str] = None):
     """Semantic RSM of Wald et al. (2024): kernels between samples aligned by the best permutation.
@@ -60,6 +61,15 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         window solved exactly; only the window blocks of the cost matrix are computed.
     window : int
         Window of "batch_optimal" (default 128). ``window >= S`` is exact.
+    partial_window : {"largest", "smallest"}
+        "batch_optimal" when ``window`` does not divide S: which end of the norm ranking gets the
+        short window of S mod ``window`` ranks. "largest" (default): the top, as in the authors'
+        code (it ranks by increasing norm and cuts windows from the low end), so their RSMs are
+        reproduced; on ReLU conv features it also matches better on average, most when the
+        window exceeds S / 2 (S = 196, k = 128: objective 0.9971 of the optimum against 0.9921),
+        though a very short window at the top can lower the worst pair. "smallest": windows cut
+        from the largest norms down, the short one at the end (bench/RESULTS.md, "Batch-Optimal:
+        where the short window goes").
     topk : int, optional
         K of "topk_greedy" (default: ``window``). ``topk >= S`` is exact.
     layout : {None, "NCHW", "NTD", "NSC"}
@@ -72,9 +82,11 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         matchers (equal to obj up to float32 rounding of the block), otherwise the tighter of the
         row/column maxima of the block ("greedy") and the norm bound sum_r |x_i|_(r) |y_j|_(r) over
         position norms sorted in decreasing order. ``obj <= optimum <= bound``.
-    sigma : float, optional
-        RBF bandwidth; default sqrt of the median non-zero squared distance over distinct pairs.
-        (The authors' code adds 1e-3 to sigma; see :mod:`semrsm.kernels`.)
+    sigma : float or {"median", "authors"}, optional
+        RBF bandwidth, or the rule that picks it (:mod:`semrsm.kernels`). "median" (default, also
+        None): sqrt of the median non-zero squared distance over distinct pairs. "authors": the
+        rule of Wald et al.'s code, sqrt of the lower median of those distances plus 1e-3, which
+        reproduces their RBF RSMs.
     threads : int, optional
         CPU threads (parallel over pairs); default all cores. Results do not depend on it.
     max_memory : int, optional
@@ -114,7 +126,8 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
     KeyboardInterrupt
         On Ctrl-C, within about a second; no engine thread keeps computing.
     """
-    options = Options.check(kernel=kernel, matcher=matcher, window=window, topk=topk, layout=layout,
+    options = Options.check(kernel=kernel, matcher=matcher, window=window, partial_window=partial_window,
+                            topk=topk, layout=layout,
                             return_perm=return_perm, return_bound=return_bound, sigma=sigma, threads=threads,
                             max_memory=max_memory, progress=progress)
     backend = resolve(x, y, device=device)

@@ -15,13 +15,16 @@ from .._checks import as_finite_samples, check_choice, check_count
 from ..kernels import check_kernels, check_sigma
 from ..lap._arrays import stable_argsort
 
-__all__ = ["LAYOUTS", "MATCHERS", "Options", "Samples", "block_values", "result_bytes"]
+__all__ = ["LAYOUTS", "MATCHERS", "PARTIAL_WINDOWS", "Options", "Samples", "block_values", "result_bytes"]
 
 #: Matchers of the engine (cpp/engine/semantic.h), and the older names they are also known by.
 MATCHERS = tuple(_core.MATCHERS)
 MATCHER_ALIASES = dict(_core.MATCHER_ALIASES)
 #: Input layouts: (N, C, H, W) feature maps, (N, T, D) tokens, (N, S, C) position sets.
 LAYOUTS = ("NCHW", "NTD", "NSC")
+#: Where Batch-Optimal puts its short window (S mod window ranks): at the largest norms (the
+#: default, as the authors' code) or at the smallest.
+PARTIAL_WINDOWS = ("largest", "smallest")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Options:
     single_kernel: bool
     matcher: str
     window: int
+    partial_window: str
     topk: int
     layout: Optional[str]
     return_perm: object  # True, False or the pairs asked for
@@ -43,7 +47,7 @@ class Options:
 
     @classmethod
     def check(cls, *, kernel, matcher, window, topk, layout, return_perm, return_bound, sigma, threads,
-              max_memory, progress) -> "Options":
+              max_memory, progress, partial_window="largest") -> "Options":
         kernels, single = check_kernels(kernel)
         matcher = check_choice(matcher, "matcher", MATCHERS, MATCHER_ALIASES)
         layout = None if layout is None else check_choice(layout, "layout", LAYOUTS)
@@ -51,9 +55,14 @@ class Options:
         topk = window if topk is None else check_count(topk, "topk", minimum=0)
         if progress not in (None, True, False):
             raise ValueError(f"progress must be True, False or None; got {progress!r}")
-        return cls(kernels, single, matcher, window, topk, layout, return_perm, bool(return_bound),
+        partial_window = check_choice(partial_window, "partial_window", PARTIAL_WINDOWS)
+        return cls(kernels, single, matcher, window, partial_window, topk, layout, return_perm, bool(return_bound),
                    check_sigma(sigma), _core.cpu_count() if threads is None else check_count(threads, "threads"),
                    None if max_memory is None else check_count(max_memory, "max_memory"), progress)
+
+    @property
+    def partial_largest(self) -> bool:
+        return self.partial_window == "largest"
 
     @property
     def all_perms(self) -> bool:
