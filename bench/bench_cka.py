@@ -16,26 +16,23 @@ timed; the float32 inputs themselves are not counted). ``--cupy`` runs all of it
 on the GPU.
 
 Sanity check (section 6.1 of the paper): tanh MLPs trained from different random seeds on
-scikit-learn's digits (tests/test_similarity.py has the trainer); for each layer of each network
+scikit-learn's digits (bench/layer_identification.py); for each layer of each network
 and each other network, is the most similar layer of the other network the one at the same depth?
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
-import sys
 import time
-from pathlib import Path
+import tracemalloc
 
 import numpy as np
 
 import semrsm
 from semrsm._backend import array_module
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import cupy_lines, load_average, machine_lines, markdown_header, markdown_row, median_time
+from layer_identification import digits_split, identification_accuracy, train_tanh_mlp
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,23 +92,12 @@ def naive_minibatch(batches_a, batches_b):
 
 def peak_memory_mib(fn) -> float:
     """Peak of NumPy's allocations during one call (tracemalloc), MiB; NaN for CuPy arrays."""
-    import tracemalloc
-
     tracemalloc.start()
     try:
         fn()
         return tracemalloc.get_traced_memory()[1] / 2**20
     finally:
         tracemalloc.stop()
-
-
-def median_time(fn, repeats):
-    times, value = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), value
 
 
 def activations(n, d, seed, xp):
@@ -122,31 +108,6 @@ def activations(n, d, seed, xp):
     return xp.asarray(x), xp.asarray(y)
 
 
-def machine(xp) -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    blas = ""
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = ", ".join(f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)"
-                         for i in threadpool_info() if i.get("user_api") == "blas")
-    except ImportError:
-        pass
-    lines = [f"{cpu}; {os.cpu_count()} logical CPUs, {len(os.sched_getaffinity(0))} usable; "
-             f"load average {os.getloadavg()[0]:.2f}",
-             f"Python {platform.python_version()}, NumPy {np.__version__}, BLAS: {blas or 'unknown'}; "
-             f"semrsm {semrsm.__version__}"]
-    if xp is not np:
-        props = xp.cuda.runtime.getDeviceProperties(0)
-        lines.append(f"GPU: {props['name'].decode()}, CuPy {xp.__version__}")
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------------------------
 # Benchmarks
 
@@ -155,9 +116,8 @@ def bench_linear_cka(xp, repeats, quick):
     cases = [(2000, 512, 2000, 10_000)] if quick else [(10_000, 2048, 2000, 50_000)]
     print("\n## Linear CKA: semrsm against the naive Gram-matrix code, same run\n")
     memory = xp is np
-    print("| N | D | semrsm path | debiased | semrsm (s) | naive Gram (s) | naive / semrsm | |semrsm - naive| |"
-          + (" semrsm peak MiB | naive peak MiB |" if memory else ""))
-    print("|---|---|---|---|---|---|---|---|" + ("---|---|" if memory else ""))
+    print(markdown_header(["N", "D", "semrsm path", "debiased", "semrsm (s)", "naive Gram (s)", "naive / semrsm",
+                           "|semrsm - naive|"] + (["semrsm peak MiB", "naive peak MiB"] if memory else [])))
     for n_a, d_a, n_b, d_b in cases:
         for n, d, seed in ((n_a, d_a, 0), (n_b, d_b, 1)):
             x, y = activations(n, d, seed, xp)
@@ -169,20 +129,20 @@ def bench_linear_cka(xp, repeats, quick):
                 for method in methods:
                     ours_s, ours_v = median_time(lambda: semrsm.linear_cka(x, y, debiased, method), repeats)
                     path = method if method != "auto" else ("auto = features" if 2 * d < n else "auto = Gram")
-                    row = (f"| {n:,} | {d:,} | {path} | {'yes' if debiased else 'no'} | {ours_s:.3f} | "
-                           f"{naive_s:.3f} | {naive_s / ours_s:.2f}x | {abs(ours_v - naive_v):.1e} |")
+                    row = [f"{n:,}", f"{d:,}", path, "yes" if debiased else "no", f"{ours_s:.3f}",
+                           f"{naive_s:.3f}", f"{naive_s / ours_s:.2f}x", f"{abs(ours_v - naive_v):.1e}"]
                     if memory:
                         ours_mib = peak_memory_mib(lambda: semrsm.linear_cka(x, y, debiased, method))
-                        row += f" {ours_mib:,.0f} | {naive_mib:,.0f} |"
-                    print(row, flush=True)
+                        row += [f"{ours_mib:,.0f}", f"{naive_mib:,.0f}"]
+                    print(markdown_row(row), flush=True)
                     assert abs(ours_v - naive_v) < 1e-9, (ours_v, naive_v)
             del x, y
 
 
 def bench_minibatch(xp, repeats, quick):
     print("\n## Minibatch CKA: every pair of layers of two networks, accumulated over batches\n")
-    print("| layers | D per layer | batch | batches | semrsm (samples/s) | per-pair loop (samples/s) | ratio |")
-    print("|---|---|---|---|---|---|---|")
+    print(markdown_header(["layers", "D per layer", "batch", "batches", "semrsm (samples/s)",
+                           "per-pair loop (samples/s)", "ratio"]))
     configs = [(1, 2048, 512, 4), (6, 1024, 512, 4)] if not quick else [(1, 512, 256, 2), (4, 256, 256, 2)]
     for layers, d, batch, count in configs:
         rng = np.random.default_rng(layers)
@@ -201,22 +161,17 @@ def bench_minibatch(xp, repeats, quick):
         naive_s, naive_v = median_time(lambda: naive_minibatch(batches_a, batches_b), max(1, repeats // 2))
         assert np.allclose(ours_v, naive_v, atol=1e-9)
         samples = batch * count
-        print(f"| {layers} x {layers} | {d:,} | {batch} | {count} | {samples / ours_s:,.0f} | "
-              f"{samples / naive_s:,.0f} | {naive_s / ours_s:.1f}x |", flush=True)
+        print(markdown_row([f"{layers} x {layers}", f"{d:,}", batch, count, f"{samples / ours_s:,.0f}",
+                            f"{samples / naive_s:,.0f}", f"{naive_s / ours_s:.1f}x"]), flush=True)
 
 
 def bench_sanity(nets: int, depths, width: int):
-    sys.path.insert(0, str(ROOT / "tests"))
-    from test_similarity import digits_split, identification_accuracy, train_tanh_mlp
-
     measures = [("linear_cka", {}), ("rbf_cka", {"threshold": 0.4}), ("rbf_cka", {"threshold": 0.8}),
                 ("linear_cka", {"debiased": True}), ("mean_rho_cca", {}), ("mean_r2_cca", {}),
                 ("svcca", {}), ("pwcca", {}), ("r2_lr", {})]
     print(f"\n## Sanity check: layer identification across {nets} tanh MLPs (width {width}) trained on "
           f"digits from different seeds\n")
-    header = "| measure | " + " | ".join(f"depth {d}" for d in depths) + " |"
-    print(header)
-    print("|---|" + "---|" * len(depths))
+    print(markdown_header(["measure"] + [f"depth {d}" for d in depths]))
     x_train, y_train, x_test = digits_split()
     reps = {}
     for depth in depths:
@@ -229,7 +184,7 @@ def bench_sanity(nets: int, depths, width: int):
         for depth in depths:
             accuracy = identification_accuracy(reps[depth], measure, **options)
             cells.append(f"{100 * accuracy:.1f}%")
-        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+        print(markdown_row([name, *cells]), flush=True)
 
 
 def main(argv=None) -> int:
@@ -246,13 +201,13 @@ def main(argv=None) -> int:
     else:
         xp = np
     print("# semrsm CKA benchmarks\n")
-    print(machine(xp))
+    print("\n".join(machine_lines(["threadpoolctl", "scikit-learn"]) + (cupy_lines() if args.cupy else [])))
     if not args.skip_speed:
         bench_linear_cka(xp, args.repeats, args.quick)
         bench_minibatch(xp, args.repeats, args.quick)
     if not args.skip_sanity:
         bench_sanity(3 if args.quick else args.nets, (5,) if args.quick else (5, 8), 128)
-    print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
+    print(f"\nload average at the end {load_average()}")
     return 0
 
 

@@ -15,44 +15,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import statistics
-import subprocess
 import sys
 import time
 
-import numpy as np
-
-import semrsm
-from semrsm.semantic import _cuda
-from semrsm.datasets import semantic_features
-
 import cupy as cp
+import numpy as np
 from scipy.optimize import linear_sum_assignment as scipy_lsa
 
+import semrsm
+from semrsm.datasets import semantic_features
+from semrsm.semantic import _cuda
 
-def gpu_time(fn, repeats=5, warmup=1):
-    for _ in range(warmup):
-        fn()
-    cp.cuda.get_current_stream().synchronize()
-    times = []
-    for _ in range(repeats):
-        start, stop = cp.cuda.Event(), cp.cuda.Event()
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
-    return statistics.median(times)
-
-
-def cpu_time(fn, repeats=3):
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from _common import (cupy_lines, cuda_median_seconds, load_average, machine_lines, markdown_header, markdown_row,
+                     median_seconds)
 
 
 def features(samples, n, channels, seed=0):
@@ -76,29 +51,9 @@ def semantic_batch(count, n, channels=256, seed=0):
     return blocks
 
 
-def header():
-    info = semrsm.backends()
-    dev = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
-    try:
-        smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,clocks.max.sm",
-                              "--format=csv,noheader"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        smi = "n/a"
-    rt = cp.cuda.runtime.runtimeGetVersion()
-    lines = [
-        f"- GPU: {dev['name'].decode()} ({dev['multiProcessorCount']} SMs), nvidia-smi: {smi}",
-        f"- CUDA driver {cp.cuda.runtime.driverGetVersion()}, CuPy runtime {rt}, semrsm built with runtime "
-        f"{info['cuda']['runtime_version']}; CuPy {cp.__version__}, NumPy {np.__version__}",
-        f"- CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-        f"(CPU engine uses {info['cpu']['threads']} threads); Python {platform.python_version()}",
-    ]
-    return "\n".join(lines)
-
-
 def bench_cost_blocks(quick):
-    rows = ["| S | C | pairs | ours f32 ms | cuBLAS f32 (gathered) ms | gather+cuBLAS ms | ours/cuBLAS throughput "
-            "| ours f32 TFLOP/s | ours TF32 ms | TF32 rel. error |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [markdown_header(["S", "C", "pairs", "ours f32 ms", "cuBLAS f32 (gathered) ms", "gather+cuBLAS ms",
+                             "ours/cuBLAS throughput", "ours f32 TFLOP/s", "ours TF32 ms", "TF32 rel. error"])]
     os.environ.setdefault("CUPY_TF32", "0")
     for s, c, count in [(196, 512, 1000 if quick else 4000), (784, 256, 100 if quick else 400)]:
         rng = np.random.default_rng(1)
@@ -107,14 +62,15 @@ def bench_cost_blocks(quick):
         pairs = rng.integers(0, samples, (count, 2))
         pd = cp.asarray(pairs)
         out = cp.empty((count, s, s), dtype=cp.float32)
-        t_ours = gpu_time(lambda: _cuda.pair_cost_blocks(x, pd, out=out))
+        t_ours = cuda_median_seconds(lambda: _cuda.pair_cost_blocks(x, pd, out=out))
         variants = []
         for tile in ("98", "112k8", "112", "128"):  # every float32 kernel, forced (SEMRSM_PAIR_TILE)
             os.environ["SEMRSM_PAIR_TILE"] = tile
-            variants.append(f"{tile}: {gpu_time(lambda: _cuda.pair_cost_blocks(x, pd, out=out)) * 1e3:.2f}")
+            ms = cuda_median_seconds(lambda: _cuda.pair_cost_blocks(x, pd, out=out)) * 1e3
+            variants.append(f"{tile}: {ms:.2f}")
         del os.environ["SEMRSM_PAIR_TILE"]
         print(f"S={s} C={c} float32 kernels (ms): " + ", ".join(variants), flush=True)
-        t_tf32 = gpu_time(lambda: _cuda.pair_cost_blocks(x, pd, out=out, tf32=True))
+        t_tf32 = cuda_median_seconds(lambda: _cuda.pair_cost_blocks(x, pd, out=out, tf32=True))
         sub = pd[:50]
         ref = cp.matmul(x[sub[:, 0]].astype(cp.float64), x[sub[:, 1]].astype(cp.float64).transpose(0, 2, 1))
         tf = _cuda.pair_cost_blocks(x, sub, tf32=True).astype(cp.float64)
@@ -123,12 +79,12 @@ def bench_cost_blocks(quick):
         err_f32 = float(cp.linalg.norm(f32 - ref) / cp.linalg.norm(ref))
         a, b = x[pd[:, 0]], x[pd[:, 1]]
         bt = b.transpose(0, 2, 1)
-        t_blas = gpu_time(lambda: cp.matmul(a, bt, out=out))
-        t_gather = gpu_time(lambda: cp.matmul(x[pd[:, 0]], x[pd[:, 1]].transpose(0, 2, 1), out=out))
+        t_blas = cuda_median_seconds(lambda: cp.matmul(a, bt, out=out))
+        t_gather = cuda_median_seconds(lambda: cp.matmul(x[pd[:, 0]], x[pd[:, 1]].transpose(0, 2, 1), out=out))
         flops = 2.0 * count * s * s * c
-        rows.append(f"| {s} | {c} | {count} | {t_ours * 1e3:.2f} | {t_blas * 1e3:.2f} | {t_gather * 1e3:.2f} | "
-                    f"{t_blas / t_ours:.2f}x | {flops / t_ours / 1e12:.1f} | {t_tf32 * 1e3:.2f} | "
-                    f"{err_tf32:.1e} (f32: {err_f32:.1e}) |")
+        rows.append(markdown_row([s, c, count, f"{t_ours * 1e3:.2f}", f"{t_blas * 1e3:.2f}", f"{t_gather * 1e3:.2f}",
+                                  f"{t_blas / t_ours:.2f}x", f"{flops / t_ours / 1e12:.1f}", f"{t_tf32 * 1e3:.2f}",
+                                  f"{err_tf32:.1e} (f32: {err_f32:.1e})"]))
         print(rows[-1], flush=True)
         del x, out, a, b, bt
         cp.get_default_memory_pool().free_all_blocks()
@@ -136,9 +92,8 @@ def bench_cost_blocks(quick):
 
 
 def bench_lap(quick):
-    rows = ["| costs | B | n | GPU ms | CPU engine ms (all cores) | scipy ms | GPU vs CPU engine | GPU vs scipy "
-            "| goal | objectives equal |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [markdown_header(["costs", "B", "n", "GPU ms", "CPU engine ms (all cores)", "scipy ms", "GPU vs CPU engine",
+                             "GPU vs scipy", "goal", "objectives equal"])]
     cases = [(256, 256, "<= 5 ms"), (10000, 256, "<= 100 ms"), (100000, 64, "<= 50 ms"),
              (256, 512, "<= 30 ms"), (16, 1024, "-"), (1000, 128, ">= 20x CPU")]
     if quick:
@@ -150,7 +105,7 @@ def bench_lap(quick):
             else:
                 costs = semantic_batch(batch, n)
             host = costs.get()
-            t_gpu = gpu_time(lambda: semrsm.solve(costs), repeats=5)
+            t_gpu = cuda_median_seconds(lambda: semrsm.solve(costs), repeats=5)
             gpu = semrsm.solve(costs).objective.get()
             # CPU engine on all cores: the whole batch unless large, then a scaled subset.
             sub_cpu = batch if batch * n * n <= 10000 * 256 * 256 else max(1000, batch // 10)
@@ -158,7 +113,7 @@ def bench_lap(quick):
 
             def run_cpu():
                 cpu_res[0] = semrsm.solve(host[:sub_cpu]).objective
-            t_cpu = cpu_time(run_cpu, repeats=3 if sub_cpu * n * n < 2e8 else 1) * batch / sub_cpu
+            t_cpu = median_seconds(run_cpu, repeats=3 if sub_cpu * n * n < 2e8 else 1) * batch / sub_cpu
             sub_sp = min(batch, max(4, int(2e6 / (n * n))) if n >= 256 else min(batch, 200))
             sp_obj = []
 
@@ -167,13 +122,13 @@ def bench_lap(quick):
                 for b in range(sub_sp):
                     r, c_ = scipy_lsa(host[b])
                     sp_obj.append(host[b].astype(np.float64)[r, c_].sum())
-            t_sp = cpu_time(run_scipy, repeats=1) * batch / sub_sp
+            t_sp = median_seconds(run_scipy, repeats=1) * batch / sub_sp
             equal_cpu = np.allclose(gpu[:sub_cpu], cpu_res[0], rtol=1e-9, atol=1e-6 * n)
             equal_sp = np.allclose(gpu[:sub_sp], sp_obj, rtol=1e-9, atol=1e-6 * n)
             note_cpu = "" if sub_cpu == batch else f" (scaled from {sub_cpu})"
-            rows.append(f"| {kind} | {batch} | {n} | {t_gpu * 1e3:.2f} | {t_cpu * 1e3:.1f}{note_cpu} | "
-                        f"{t_sp * 1e3:.0f} (scaled from {sub_sp}) | {t_cpu / t_gpu:.1f}x | {t_sp / t_gpu:.0f}x | "
-                        f"{goal} | {'yes' if equal_cpu and equal_sp else 'NO'} |")
+            rows.append(markdown_row([kind, batch, n, f"{t_gpu * 1e3:.2f}", f"{t_cpu * 1e3:.1f}{note_cpu}",
+                                      f"{t_sp * 1e3:.0f} (scaled from {sub_sp})", f"{t_cpu / t_gpu:.1f}x",
+                                      f"{t_sp / t_gpu:.0f}x", goal, "yes" if equal_cpu and equal_sp else "NO"]))
             print(rows[-1], flush=True)
             del costs
             cp.get_default_memory_pool().free_all_blocks()
@@ -194,7 +149,8 @@ def bench_semantic_rsm(quick):
     blocks, LAPs, kernels on the GPU). A case whose estimate from N/5 samples exceeds two minutes is
     reported from that subset, scaled by pairs. Checked on 8 samples (28 pairs) against the CPU
     engine (same matcher) and the exact optimum (quality = objective / optimum)."""
-    rows = []
+    rows = [markdown_header(["matcher", "N", "S", "C", "pairs", "GPU", "CPU engine (estimate from 28 pairs)", "goal",
+                             "quality median / min", "equal to CPU engine"])]
     for matcher, options, samples, s, c, goal in RSM_CASES:
         if quick:
             samples //= 5
@@ -207,10 +163,10 @@ def bench_semantic_rsm(quick):
 
         run(8)  # warm-up: kernels loaded, memory pool primed
         subset = max(8, samples // 5)
-        t_sub = gpu_time(lambda: run(subset), repeats=1, warmup=0)
+        t_sub = cuda_median_seconds(lambda: run(subset), repeats=1, warmup=0)
         estimate = t_sub * pairs / (subset * (subset - 1) // 2)
         if estimate < 120:
-            t, scaled = gpu_time(lambda: run(samples), repeats=1, warmup=0), ""
+            t, scaled = cuda_median_seconds(lambda: run(samples), repeats=1, warmup=0), ""
         else:
             t, scaled = estimate, f" (scaled from {subset} samples)"
         xh = x[:8].get()
@@ -223,31 +179,33 @@ def bench_semantic_rsm(quick):
         quality = got[iu] / exact[iu]
         equal = np.allclose(got[iu], cpu[iu], rtol=2e-5)
         option_text = ", ".join(f"{k} = {v}" for k, v in options.items())
-        rows.append(f"| {matcher}{' (' + option_text + ')' if option_text else ''} | {samples} | {s} | {c} | "
-                    f"{pairs} | {t:.2f} s{scaled} | {t_cpu:.0f} s | {goal} | {np.median(quality):.4f} / "
-                    f"{quality.min():.4f} | {'yes' if equal else 'NO'} |")
+        rows.append(markdown_row([matcher + (f" ({option_text})" if option_text else ""), samples, s, c, pairs,
+                                  f"{t:.2f} s{scaled}", f"{t_cpu:.0f} s", goal,
+                                  f"{np.median(quality):.4f} / {quality.min():.4f}", "yes" if equal else "NO"]))
         print(rows[-1], flush=True)
-    return "\n".join(["| matcher | N | S | C | pairs | GPU | CPU engine (estimate from 28 pairs) | goal | "
-                      "quality median / min | equal to CPU engine |",
-                      "|---|---|---|---|---|---|---|---|---|---|"] + rows)
+    return "\n".join(rows)
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller batches and N / 5 samples end to end")
     parser.add_argument("--out", default=None)
     parser.add_argument("--skip", default="", help="comma list of: cost,lap,rsm")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    parts = ["# CUDA engine benchmarks", "", header(), ""]
+    parts = ["# CUDA engine benchmarks", "", *cupy_lines(), *machine_lines(), ""]
     print("\n".join(parts), flush=True)
-    if "cost" not in skip:
-        parts += ["## Pair cost blocks vs cuBLAS", "", bench_cost_blocks(args.quick), ""]
-    if "lap" not in skip:
-        parts += ["## Batched exact LAP (float32)", "", bench_lap(args.quick), ""]
-    if "rsm" not in skip:
-        parts += ["## End to end: semantic RSMs of all pairs (semrsm.semantic_rsm on CuPy)", "",
-                  bench_semantic_rsm(args.quick), ""]
+    sections = [("cost", "Pair cost blocks vs cuBLAS", bench_cost_blocks),
+                ("lap", "Batched exact LAP (float32)", bench_lap),
+                ("rsm", "End to end: semantic RSMs of all pairs (semrsm.semantic_rsm on CuPy)", bench_semantic_rsm)]
+    for name, title, bench in sections:
+        if name in skip:
+            continue
+        parts += [f"## {title}", "", bench(args.quick), ""]
+        if args.out:  # after every section, so that a run stopped later keeps what it measured
+            with open(args.out, "w") as f:
+                f.write("\n".join(parts) + "\n")
+    parts.append(f"load average at the end {load_average()}")
     text = "\n".join(parts)
     if args.out:
         with open(args.out, "w") as f:

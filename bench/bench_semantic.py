@@ -18,19 +18,22 @@ matching quality (approximate / exact objective) of every approximate matcher.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import platform
-import statistics
-import subprocess
-import time
 
 import numpy as np
-import scipy
 from scipy.optimize import linear_sum_assignment
 
 import semrsm
 from semrsm import _core
-from semrsm.datasets import semantic_features
+from semrsm.datasets import semantic_costs, semantic_features
+
+from _common import load_average, machine_lines, markdown_header, markdown_row, median_time
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # optional: the baseline then runs with NumPy's default BLAS threads only
+    threadpool_limits = None
 
 
 # ---------------------------------------------------------------- the baseline, as the authors do it
@@ -46,10 +49,11 @@ def baseline_pair(a: np.ndarray, b: np.ndarray):
 
 
 def baseline_batch_optimal_pair(a: np.ndarray, b: np.ndarray, k: int):
-    """Their Batch-Optimal: full cost matrix, norm sort per pair, scipy per window."""
+    """Their Batch-Optimal: full cost matrix, norm sort per pair (increasing norm, so the short
+    window holds the largest norms), scipy per window."""
     sim = a @ b.T
-    order_a = np.argsort(-np.linalg.norm(a, axis=1))
-    order_b = np.argsort(-np.linalg.norm(b, axis=1))
+    order_a = np.argsort(np.linalg.norm(a, axis=1))
+    order_b = np.argsort(np.linalg.norm(b, axis=1))
     perm = np.empty(len(a), dtype=np.int64)
     for w in range(0, len(a), k):
         ia, ib = order_a[w:w + k], order_b[w:w + k]
@@ -69,56 +73,19 @@ def baseline_seconds_per_pair(xs, pairs, k=None, repeats=1, single_blas=True):
     semrsm; so with threadpoolctl installed the baseline also runs with one BLAS thread and keeps
     the faster of the two settings.
     """
-    import contextlib
-
-    try:
-        from threadpoolctl import threadpool_limits
-        settings = [None, 1] if single_blas else [None]
-    except ImportError:
-        settings = [None]
+    settings = [None, 1] if single_blas and threadpool_limits is not None else [None]
     best, objectives = float("inf"), None
     for limit in settings:
-        times = []
         with contextlib.nullcontext() if limit is None else threadpool_limits(limits=limit, user_api="blas"):
-            for _ in range(repeats):
-                start = time.perf_counter()
-                out = [baseline_pair(xs[i], xs[j]) if k is None else baseline_batch_optimal_pair(xs[i], xs[j], k)
-                       for i, j in pairs]
-                times.append((time.perf_counter() - start) / len(pairs))
-        best = min(best, statistics.median(times))
+            seconds, out = median_time(lambda: [baseline_pair(xs[i], xs[j]) if k is None else
+                                                baseline_batch_optimal_pair(xs[i], xs[j], k) for i, j in pairs],
+                                       repeats)
+        best = min(best, seconds / len(pairs))
         objectives = np.array([o[0] for o in out])
     return best, objectives
 
 
 # ---------------------------------------------------------------- helpers
-def median_time(f, repeats):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = f()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
-def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
-    except OSError:
-        commit = "?"
-    return (f"{os.cpu_count()} cores ({cpu}); Python {platform.python_version()}, NumPy {np.__version__}, "
-            f"SciPy {scipy.__version__}, semrsm {semrsm.__version__} (commit {commit})")
-
-
 def upper_pairs(n):
     return [(i, j) for i in range(n) for j in range(i + 1, n)]
 
@@ -136,10 +103,8 @@ ALL_MATCHERS = ("jv", "batch_optimal", "topk_greedy", "greedy")
 
 
 def run(sides, threads, repeats, window=128, topk=None, matchers=ALL_MATCHERS):
-    print(f"# Machine: {machine()}; semrsm threads: {threads}\n")
     print("## Pairs per second (medians; ratio = semrsm / baseline, same run, same data)\n")
-    print(f"| S | matcher | semrsm, {threads} threads | semrsm, 1 thread | baseline | ratio |")
-    print("|---|---|---|---|---|---|")
+    print(markdown_header(["S", "matcher", f"semrsm, {threads} threads", "semrsm, 1 thread", "baseline", "ratio"]))
     quality_rows = []
     for side in sides:
         S = side * side
@@ -164,7 +129,7 @@ def run(sides, threads, repeats, window=128, topk=None, matchers=ALL_MATCHERS):
             one = pairs_per_second(matcher, options, 1)
             base = "-" if baseline_seconds is None else f"{1 / baseline_seconds:.2f}"
             ratio = "-" if baseline_seconds is None else f"{fast * baseline_seconds:.1f}x"
-            print(f"| {S} | {label} | {fast:.1f} | {one:.1f} | {base} | {ratio} |")
+            print(markdown_row([S, label, f"{fast:.1f}", f"{one:.1f}", base, ratio]), flush=True)
 
         exact_obj = semrsm.semantic_rsm(x, kernel="inner", threads=threads, progress=False)[iu]
         if "jv" in matchers:
@@ -193,16 +158,14 @@ def run(sides, threads, repeats, window=128, topk=None, matchers=ALL_MATCHERS):
             row(label, name, options, t_bo)
 
     print("\n## Matching quality: approximate / exact objective over all pairs\n")
-    print("| S | matcher | median | worst |")
-    print("|---|---|---|---|")
+    print(markdown_header(["S", "matcher", "median", "worst"]))
     for S, name, options, med, worst in quality_rows:
-        print(f"| {S} | {name} {options or ''} | {med:.4f} | {worst:.4f} |")
+        print(markdown_row([S, f"{name} {options or ''}", f"{med:.4f}", f"{worst:.4f}"]))
 
 
 def gemm(threads, repeats):
     print("\n## Cost-block GEMM: engine vs numpy.matmul on the same float32 blocks (GFMA/s, medians)\n")
-    print("| blocks | engine, 1 thread | engine, all threads | numpy.matmul |")
-    print("|---|---|---|---|")
+    print(markdown_header(["blocks", "engine, 1 thread", "engine, all threads", "numpy.matmul"]))
     rng = np.random.default_rng(0)
     for batch, n, K in [(64, 49, 256), (16, 196, 256), (2, 784, 256), (1, 3136, 256), (25, 128, 256)]:
         a = np.maximum(rng.normal(size=(batch, n, K)), 0).astype(np.float32)
@@ -212,16 +175,13 @@ def gemm(threads, repeats):
         tn, _ = median_time(lambda: _core.negated_cost_blocks(a, b, threads), repeats)
         tm, om = median_time(lambda: np.matmul(a, b.transpose(0, 2, 1)), repeats)
         assert np.allclose(-o1, om, rtol=1e-4, atol=1e-3)
-        print(f"| {batch} x ({n} x {K}) x ({K} x {n}) | {fma / t1 / 1e9:.1f} | {fma / tn / 1e9:.1f} | "
-              f"{fma / tm / 1e9:.1f} |")
+        print(markdown_row([f"{batch} x ({n} x {K}) x ({K} x {n})", f"{fma / t1 / 1e9:.1f}",
+                            f"{fma / tn / 1e9:.1f}", f"{fma / tm / 1e9:.1f}"]))
 
 
 def lap_choice(repeats):
-    from semrsm.datasets import semantic_costs
-
     print("\n## Exact solver behind matcher='jv': LAP alone on the same semantic cost blocks (ms per block)\n")
-    print("| S | jv | hybrid (used) | scipy |")
-    print("|---|---|---|---|")
+    print(markdown_header(["S", "jv", "hybrid (used)", "scipy"]))
     for S in (196, 784):
         c = semantic_costs(8, S)
         row = [S]
@@ -230,7 +190,7 @@ def lap_choice(repeats):
             row.append(t / len(c) * 1e3)
         t, _ = median_time(lambda: [linear_sum_assignment(ci) for ci in c], 1)
         row.append(t / len(c) * 1e3)
-        print("| {} | {:.2f} | {:.2f} | {:.2f} |".format(*row))
+        print(markdown_row([row[0], *(f"{t:.2f}" for t in row[1:])]))
 
 
 def main():
@@ -246,10 +206,13 @@ def main():
     sides = (7, 14) if args.quick else (7, 14, 28, 56)
     if args.sizes:
         sides = [int(round(np.sqrt(S))) for S in args.sizes]
+    print("# Semantic RSMs on the CPU: semrsm against the authors' pipeline\n")
+    print("\n".join(machine_lines(["threadpoolctl"])) + f"\n- semrsm threads: {args.threads}\n", flush=True)
     run(sides, args.threads, args.repeats, matchers=args.matchers)
     if not args.no_extras:
         gemm(args.threads, args.repeats)
         lap_choice(args.repeats)
+    print(f"\nload average at the end {load_average()}")
 
 
 if __name__ == "__main__":

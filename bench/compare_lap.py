@@ -1,7 +1,7 @@
 """Single LAPs and batches: semrsm's exact methods against scipy and the peer solvers that import
 here, side by side on the same problems in one run. Prints markdown tables for bench/RESULTS.md.
 
-    python bench/compare_lap.py [--sizes 49 196 784 3136] [--quick]
+    python bench/compare_lap.py [--quick | --sizes 49 196 784 3136] [--kinds uniform normal semantic]
 
 Peers: pip install lap lapjv ortools fastlap (and lapx in an environment of its own: it installs a
 module named 'lap' too; run this script there again and it reports lapx under its own name).
@@ -10,27 +10,19 @@ module named 'lap' too; run this script there again and it reports lapx under it
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import sys
 import time
 
+from scipy.optimize import linear_sum_assignment as scipy_lsa
 
-sys.path.insert(0, os.path.dirname(__file__))
-from lap_peers import available_solvers, problems, versions  # noqa: E402
+import semrsm
+from semrsm.benchmarking import compare_solvers
 
-import semrsm  # noqa: E402
-from semrsm.benchmarking import compare_solvers, median_seconds  # noqa: E402
+from _common import load_average, machine_lines, markdown_table, median_seconds
+from lap_peers import PEER_DISTRIBUTIONS, available_solvers, problems
 
 # problems per size, and timing repeats per problem: fewer where scipy takes seconds
 PLAN = {49: (20, 5), 196: (10, 3), 784: (4, 1), 3136: (1, 1)}
-
-
-def markdown(rows, columns):
-    head = "| " + " | ".join(h for _, h, _ in columns) + " |"
-    rule = "|" + "|".join("---" for _ in columns) + "|"
-    body = ["| " + " | ".join(format(r[k], f) if f else str(r[k]) for k, _, f in columns) + " |" for r in rows]
-    return "\n".join([head, rule, *body])
+QUICK_SIZES = [49, 196]
 
 
 def single_problems(sizes, kinds, slow_peers_up_to):
@@ -50,7 +42,6 @@ def single_problems(sizes, kinds, slow_peers_up_to):
 
 
 def batches(kinds):
-    from scipy.optimize import linear_sum_assignment as scipy_lsa
     rows = []
     for batch_size, n in ((2000, 49), (500, 196)):
         for kind in kinds:
@@ -79,26 +70,29 @@ def batches(kinds):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[49, 196, 784, 3136])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"sizes {' and '.join(map(str, QUICK_SIZES))} only (every kind, batches included)")
+    parser.add_argument("--sizes", type=int, nargs="+", choices=sorted(PLAN), default=sorted(PLAN))
     parser.add_argument("--kinds", nargs="+", default=["uniform", "normal", "semantic"])
     parser.add_argument("--slow-peers-up-to", type=int, default=784,
                         help="largest n for peers that take many seconds (JV family on semantic costs)")
     parser.add_argument("--no-batches", action="store_true")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; {versions()}")
+    sizes = QUICK_SIZES if args.quick else args.sizes
+    print("# LAP solvers side by side\n")
+    print("\n".join(machine_lines(PEER_DISTRIBUTIONS)) + "\n", flush=True)
     start = time.time()
-    rows = single_problems(args.sizes, args.kinds, args.slow_peers_up_to)
+    rows = single_problems(sizes, args.kinds, args.slow_peers_up_to)
     print("\n## Single problems: median ms per problem (speed-up over scipy in the same run)\n")
-    print(markdown(rows, [("kind", "costs", ""), ("n", "n", "d"), ("solver", "solver", ""),
+    print(markdown_table(rows, [("kind", "costs", ""), ("n", "n", "d"), ("solver", "solver", ""),
                           ("ms", "ms", ".3f"), ("speedup", "vs scipy", ".2f"), ("excess", "obj. excess", ".0e")]))
     if not args.no_batches:
         brows = batches(args.kinds)
         print("\n## Batches: median seconds per batch (2 threads where the solver batches)\n")
-        print(markdown(brows, [("kind", "costs", ""), ("B", "B", "d"), ("n", "n", "d"), ("solver", "solver", ""),
+        print(markdown_table(brows, [("kind", "costs", ""), ("B", "B", "d"), ("n", "n", "d"), ("solver", "solver", ""),
                                ("s", "s", ".3f"), ("per_s", "problems/s", ".0f"), ("speedup", "vs scipy loop", ".2f")]))
-    print(f"\n(total {time.time() - start:.0f} s)")
+    print(f"\n(total {time.time() - start:.0f} s; load average at the end {load_average()})")
 
 
 if __name__ == "__main__":

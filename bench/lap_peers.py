@@ -7,6 +7,7 @@ import importlib
 import importlib.metadata
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 import semrsm
 from semrsm.datasets import semantic_costs
@@ -25,7 +26,6 @@ def problems(kind: str, n: int, count: int, seed: int = 0) -> np.ndarray:
 
 
 def _scipy(cost):
-    from scipy.optimize import linear_sum_assignment
     return linear_sum_assignment(cost)[1]
 
 
@@ -51,12 +51,12 @@ def _fastlap(cost):
 def _ortools(cost):
     """OR-tools' cost-scaling solver takes integer costs: scaled so the range spans 2^32 (it scales
     them by n + 1 again inside, and larger ranges overflow)."""
-    from ortools.graph.python import linear_sum_assignment
+    from ortools.graph.python import linear_sum_assignment as ortools_assignment
     n, m = cost.shape
     c64 = cost.astype(np.float64)
     scale = 2.0**32 / max(np.ptp(c64), 1e-300)
     integer = np.rint((c64 - c64.min()) * scale).astype(np.int64)
-    solver = linear_sum_assignment.SimpleLinearSumAssignment()
+    solver = ortools_assignment.SimpleLinearSumAssignment()
     tails = np.repeat(np.arange(n), m)
     heads = np.tile(np.arange(m), n)
     solver.add_arcs_with_cost(tails, heads, integer.ravel())
@@ -66,6 +66,10 @@ def _ortools(cost):
     for i in range(n):
         col[i] = solver.right_mate(i)
     return col
+
+
+#: The peers' distributions, for the versions line of a run (lapx installs the module 'lap' too).
+PEER_DISTRIBUTIONS = ("lap", "lapx", "lapjv", "fastlap", "ortools")
 
 
 def _lap_distribution() -> str:
@@ -91,13 +95,3 @@ def available_solvers() -> dict:
             continue
         solvers[name] = solve
     return solvers
-
-
-def versions() -> dict:
-    out = {}
-    for dist in ("numpy", "scipy", "semrsm", "lap", "lapx", "lapjv", "fastlap", "ortools"):
-        try:
-            out[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return out

@@ -1,19 +1,16 @@
 """pytest-benchmark suite for the LAP engine: ``python -m pytest bench/test_bench_lap.py``.
 
-Each case times semrsm and scipy on the same problem in the same session; compare the rows of one
-group (``--benchmark-group-by=param:case``). bench/compare_lap.py adds the peer solvers.
+Each case times semrsm and scipy on the same problem in the same run; compare the rows of one
+group (``--benchmark-group-by=param:case``). bench/compare_lap.py adds the peer solvers. The
+machine and versions are printed in the header of the run (bench/conftest.py).
 """
-
-import os
-import sys
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from lap_peers import problems  # noqa: E402
+import semrsm
 
-import semrsm  # noqa: E402
+from lap_peers import problems
 
 scipy_optimize = pytest.importorskip("scipy.optimize")
 

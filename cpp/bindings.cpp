@@ -180,8 +180,8 @@ py::tuple semantic_pairs_typed(py::array_t<T, py::array::c_style> x, py::array_t
                                py::array_t<int32_t, py::array::c_style> order_y,
                                py::array_t<double, py::array::c_style> sorted_norms_x,
                                py::array_t<double, py::array::c_style> sorted_norms_y,
-                               const std::string& matcher, int window, int topk, bool want_perm,
-                               bool want_bound, int threads) {
+                               const std::string& matcher, int window, bool partial_largest, int topk,
+                               bool want_perm, bool want_bound, int threads) {
     if (x.ndim() != 3 || y.ndim() != 3) throw py::value_error("x and y must have shape (samples, S, C)");
     const int64_t S = x.shape(1), C = x.shape(2);
     if (y.shape(1) != S || y.shape(2) != C) throw py::value_error("x and y differ in S or C");
@@ -204,6 +204,7 @@ py::tuple semantic_pairs_typed(py::array_t<T, py::array::c_style> x, py::array_t
     PairOptions options;
     options.matcher = parse_matcher(matcher);
     options.window = window;
+    options.partial_largest = partial_largest;
     options.topk = topk;
     options.threads = threads > 0 ? threads : omp_get_num_procs();
     const PairData<T> data{x.data(), y.data(), (int)S, (int)C, order_x.data(), order_y.data(),
@@ -322,11 +323,13 @@ PYBIND11_MODULE(_core, module) {
     module.def("semantic_pairs", &semantic_pairs_typed<float>, py::arg("x").noconvert(), py::arg("y").noconvert(),
                py::arg("pair_i"), py::arg("pair_j"), py::arg("order_x"), py::arg("order_y"),
                py::arg("sorted_norms_x"), py::arg("sorted_norms_y"), py::arg("matcher"), py::arg("window"),
-               py::arg("topk"), py::arg("want_perm"), py::arg("want_bound"), py::arg("threads"));
+               py::arg("partial_largest"), py::arg("topk"), py::arg("want_perm"), py::arg("want_bound"),
+               py::arg("threads"));
     module.def("semantic_pairs", &semantic_pairs_typed<double>, py::arg("x").noconvert(), py::arg("y").noconvert(),
                py::arg("pair_i"), py::arg("pair_j"), py::arg("order_x"), py::arg("order_y"),
                py::arg("sorted_norms_x"), py::arg("sorted_norms_y"), py::arg("matcher"), py::arg("window"),
-               py::arg("topk"), py::arg("want_perm"), py::arg("want_bound"), py::arg("threads"));
+               py::arg("partial_largest"), py::arg("topk"), py::arg("want_perm"), py::arg("want_bound"),
+               py::arg("threads"));
     module.def("negated_cost_blocks", &negated_cost_blocks_typed<float>, py::arg("a").noconvert(),
                py::arg("b").noconvert(), py::arg("threads"), py::arg("isa") = 0);
     module.def("negated_cost_blocks", &negated_cost_blocks_typed<double>, py::arg("a").noconvert(),

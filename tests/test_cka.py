@@ -84,14 +84,17 @@ def test_linear_cka_matches_reference(debiased):
 def test_rbf_cka_matches_reference(threshold, debiased):
     x, y = related()
 
-    def ref_rbf(f):  # the reference's median over distinct pairs (no two samples coincide here)
+    def ref_rbf(f, median):  # median over distinct pairs (no two samples coincide here) or all N^2
         sq = ((f[:, None, :] - f[None, :, :]) ** 2).sum(-1)
-        median = np.median(sq[np.triu_indices(len(f), 1)])
-        return np.exp(-sq / (2 * threshold ** 2 * median))
+        m = np.median(sq if median == "all" else sq[np.triu_indices(len(f), 1)])
+        return np.exp(-sq / (2 * threshold ** 2 * m))
 
-    expected = ref_cka(ref_rbf(x), ref_rbf(y), debiased)
-    assert semrsm.rbf_cka(x, y, threshold=threshold, debiased=debiased) == pytest.approx(expected, abs=1e-12)
-    assert gram_rbf(x, threshold) == pytest.approx(ref_rbf(x), abs=1e-12)
+    for median in ("all", "distinct"):
+        expected = ref_cka(ref_rbf(x, median), ref_rbf(y, median), debiased)
+        got = semrsm.rbf_cka(x, y, threshold=threshold, debiased=debiased, median=median)
+        assert got == pytest.approx(expected, abs=1e-12)
+        assert gram_rbf(x, threshold, median=median) == pytest.approx(ref_rbf(x, median), abs=1e-12)
+    assert semrsm.rbf_cka(x, y, threshold, debiased) == semrsm.rbf_cka(x, y, threshold, debiased, median="all")
 
 
 def test_linear_cka_equals_kernel_cka_with_linear_grams():
@@ -308,13 +311,20 @@ def test_shape_and_type_errors():
 
 def test_rbf_bandwidth_ignores_coinciding_samples_and_matches_rsm():
     x, y = related(n=30)
-    x[:20] = x[0]  # most pairs coincide: the median runs over the non-zero distances
+    x[:20] = x[0]  # most pairs coincide: the distinct median runs over the non-zero distances
     sq = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
     median = np.median(sq[np.triu_indices(30, 1)][sq[np.triu_indices(30, 1)] > 0])
-    assert gram_rbf(x, 0.5) == pytest.approx(np.exp(-sq / (2 * 0.25 * median)), abs=1e-12)
-    if hasattr(semrsm, "rsm"):
-        assert semrsm.rbf_cka(x, y) == pytest.approx(
-            semrsm.cka(semrsm.rsm(x, kernel="rbf"), semrsm.rsm(y, kernel="rbf")), abs=1e-10)
+    assert gram_rbf(x, 0.5, median="distinct") == pytest.approx(np.exp(-sq / (2 * 0.25 * median)), abs=1e-12)
+    assert semrsm.rbf_cka(x, y, median="distinct") == pytest.approx(
+        semrsm.cka(semrsm.rsm(x, kernel="rbf"), semrsm.rsm(y, kernel="rbf")), abs=1e-10)
+    # 410 of 900 entries are 0: the median over all of them is still positive, and lower
+    assert gram_rbf(x, 0.5) == pytest.approx(np.exp(-sq / (2 * 0.25 * np.median(sq))), abs=1e-12)
+    assert 0 < np.median(sq) < median
+    x[:25] = x[0]  # now 630 of 900: the median over all N^2 entries is 0
+    with pytest.raises(ValueError, match="most samples of X coincide.*median='distinct'"):
+        semrsm.rbf_cka(x, y)
+    with pytest.raises(ValueError, match="unknown median 'upper'; expected one of 'all', 'distinct'"):
+        semrsm.rbf_cka(x, y, median="upper")
 
 
 # ---------------------------------------------------------------------------------------------

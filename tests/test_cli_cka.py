@@ -80,6 +80,9 @@ def test_cka_file_errors(networks, capsys):
     assert "missing.npz" in capsys.readouterr().err
     (path / "garbage.npz").write_bytes(b"not an archive")
     assert main(["cka", str(path / "garbage.npz")]) == 2
+    assert "is not a NumPy file" in capsys.readouterr().err
+    (path / "cut.npz").write_bytes((path / "a.npz").read_bytes()[:200])  # a zip archive cut short
+    assert main(["cka", str(path / "cut.npz")]) == 2
     assert "could not be read" in capsys.readouterr().err
     np.save(path / "one.npy", a["fc"])  # a single layer is a file too: its CKA with itself is 1
     assert main(["cka", str(path / "one.npy"), "--csv", str(path / "one.csv")]) == 0
@@ -87,6 +90,34 @@ def test_cka_file_errors(networks, capsys):
     np.savez(path / "short.npz", x=a["fc"], y=a["fc"][:-1])
     assert main(["cka", str(path / "short.npz")]) == 2
     assert "layer 'y' of A has N = 39" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["-o", "heat"], "-o heat: the file is written as .png"),
+    (["--csv", "out.txt"], "--csv out.txt: the file is written as .csv"),
+])
+def test_cka_output_paths_checked_first(networks, capsys, argv, message):
+    path, _, _ = networks
+    assert main(["cka", str(path / "a.npz"), *argv]) == 2
+    assert message in capsys.readouterr().err and not (path / "heat.png").exists()
+
+
+def test_compare_kinds_layers_of_every_shape(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    layers = {"conv": np.maximum(rng.normal(size=(8, 3, 3, 3)), 0), "tokens": rng.normal(size=(8, 5, 4)),
+              "fc": rng.normal(size=(8, 6)), "bad": np.ones(8)}
+    np.savez(tmp_path / "in.npz", **layers)
+    assert main(["compare-kinds", str(tmp_path / "in.npz"), "--save-rsms", str(tmp_path / "r.npz")]) == 1
+    captured = capsys.readouterr()
+    assert "layer 'bad' skipped" in captured.err and "conv" in captured.out and "tokens" in captured.out
+    saved = np.load(tmp_path / "r.npz")
+    np.testing.assert_allclose(saved["tokens.semantic"], semrsm.semantic_rsm(layers["tokens"], layout="NTD"))
+    # one position: both kinds of RSM are the same, and so their CKA is 1
+    np.testing.assert_allclose(saved["fc.semantic"], saved["fc.spatio"], rtol=1e-12)
+    with pytest.raises(SystemExit):  # --save-rsms must be an .npz: refused before any work
+        main(["compare-kinds", str(tmp_path / "in.npz"), "--save-rsms", str(tmp_path / "r.out"), "--bogus"])
+    assert main(["compare-kinds", str(tmp_path / "in.npz"), "--save-rsms", str(tmp_path / "r.out")]) == 2
+    assert "--save-rsms" in capsys.readouterr().err and not (tmp_path / "r.out.npz").exists()
 
 
 def test_compare_kinds(tmp_path, capsys, monkeypatch):
@@ -102,3 +133,25 @@ def test_compare_kinds(tmp_path, capsys, monkeypatch):
     value = float((tmp_path / "k.csv").read_text().splitlines()[2].split(",")[1])
     assert value == pytest.approx(semrsm.cka(saved["conv2.semantic"], saved["conv2.spatio"]))
     assert (tmp_path / "p.png").exists()
+
+
+def test_cka_rbf_median_option(networks, capsys):
+    path, a, b = networks
+    for median in ("all", "distinct"):
+        assert main(["cka", str(path / "a.npz"), str(path / "b.npz"), "--measure", "rbf_cka", "--median", median,
+                     "--csv", str(path / f"{median}.csv")]) == 0
+    capsys.readouterr()
+    first = {m: float((path / f"{m}.csv").read_text().splitlines()[1].split(",")[1]) for m in ("all", "distinct")}
+    label_a, label_b = next(iter(a)), next(iter(b))
+    for median in ("all", "distinct"):
+        assert first[median] == pytest.approx(semrsm.rbf_cka(a[label_a], b[label_b], median=median), abs=1e-12)
+    assert main(["cka", str(path / "a.npz"), "--median", "all"]) == 2
+    assert "--median does not apply to --measure linear_cka" in capsys.readouterr().err
+
+
+def test_compare_kinds_progress_counts_layers(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    np.savez(tmp_path / "in.npz", a=rng.normal(size=(6, 2, 2, 2)), b=rng.normal(size=(6, 3, 2)))
+    assert main(["compare-kinds", str(tmp_path / "in.npz"), "--progress"]) == 0
+    err = capsys.readouterr().err
+    assert "2/2" in err and "layer/s" in err and "pair" not in err

@@ -20,7 +20,7 @@ LAYERS = [
     {"_gram", "kernels", "datasets", "benchmarking"},
     {"lap"},
     {"semantic", "rsm"},
-    {"cka", "cca", "plot", "torch"},
+    {"cka", "cca", "plot", "_demo_figure", "torch"},
     {"similarity", "demo", "analysis"},
     {"cli", "__main__"},
 ]

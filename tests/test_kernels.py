@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from semrsm.kernels import check_kernels, kernels_from_objective, median_sigma_squared
+from semrsm.kernels import check_kernels, check_sigma, kernels_from_objective, sigma_squared
 
 
 def test_kernels_match_vectors():
@@ -21,8 +21,21 @@ def test_kernels_match_vectors():
 
 def test_median_over_distinct_nonzero_pairs():
     sq = np.array([[0.0, 1.0, 4.0], [1.0, 0.0, 0.0], [4.0, 0.0, 0.0]])
-    assert median_sigma_squared(sq, symmetric=True) == 2.5
-    assert median_sigma_squared(np.zeros((2, 2)), symmetric=True) == 1.0
+    assert sigma_squared(sq, True, "median") == 2.5
+    assert sigma_squared(np.zeros((2, 2)), True, "median") == 1.0
+    # the authors' rule: the lower of the two middle values, then 1e-3 on sigma
+    assert sigma_squared(sq, True, "authors") == pytest.approx((1.0 + 1e-3) ** 2, rel=1e-15)
+    assert sigma_squared(sq, False, "authors") == pytest.approx((1.0 + 1e-3) ** 2, rel=1e-15)  # 1 1 4 4
+    assert sigma_squared(np.array([[9.0, 4.0, 1.0]]), False, "authors") == pytest.approx(2.001 ** 2, rel=1e-15)
+    assert sigma_squared(np.zeros((2, 2)), True, "authors") == 1.0
+
+
+def test_check_sigma():
+    assert check_sigma(None) == "median" and check_sigma("authors") == "authors" and check_sigma(2) == 2.0
+    with pytest.raises(ValueError, match="'median', 'authors'"):
+        check_sigma("wald")
+    with pytest.raises(ValueError, match="sigma"):
+        check_sigma(0.0)
 
 
 def test_zero_samples_have_cosine_zero():

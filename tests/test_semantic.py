@@ -161,8 +161,23 @@ def test_bad_arrays():
         semrsm.semantic_rsm(bad)
     with pytest.raises(ValueError, match="empty"):
         semrsm.semantic_rsm(np.ones((0, 2, 2, 2)))
-    with pytest.raises(ValueError, match="4-D"):
-        semrsm.semantic_rsm(np.ones((3, 4, 2)))
+    with pytest.raises(ValueError, match="must be 4-D for layout 'NCHW'.*layout=None chooses from the shape"):
+        semrsm.semantic_rsm(np.ones((3, 4, 2)), layout="NCHW")
+    with pytest.raises(ValueError, match=r"shape \(3,\); semantic RSMs take"):
+        semrsm.semantic_rsm(np.ones(3))
+
+
+def test_layout_follows_the_shape_when_not_given(rng):
+    maps = rng.random((4, 3, 2, 5))
+    positions = np.ascontiguousarray(maps.reshape(4, 3, 10).transpose(0, 2, 1))
+    np.testing.assert_array_equal(semrsm.semantic_rsm(maps), semrsm.semantic_rsm(maps, layout="NCHW"))
+    np.testing.assert_array_equal(semrsm.semantic_rsm(positions), semrsm.semantic_rsm(maps))
+    np.testing.assert_array_equal(semrsm.semantic_rsm(positions, layout="NTD"), semrsm.semantic_rsm(maps))
+    # A 2-D (N, D) layer has one position: no permutation to search, the spatio-semantic RSM.
+    vectors = rng.random((6, 7))
+    for kernel in ("inner", "cosine", "rbf"):
+        np.testing.assert_allclose(semrsm.semantic_rsm(vectors, kernel=kernel), semrsm.rsm(vectors, kernel=kernel),
+                                   rtol=1e-12)
     with pytest.raises(ValueError, match="too large for float64"):
         semrsm.semantic_rsm(np.full((3, 2, 2, 2), 1e160))
 

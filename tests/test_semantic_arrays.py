@@ -20,8 +20,8 @@ MATCHERS = ["jv", "auction", "greedy", "topk_greedy", "batch_optimal"]
 
 def arrays_rsm(x, y=None, ops=None, **options):
     """semantic_rsm on the array steps of ``ops`` (NumPy by default)."""
-    settings = dict(kernel="inner", matcher="jv", window=128, topk=None, layout="NSC", return_perm=False,
-                    return_bound=False, sigma=None, threads=None, max_memory=None, progress=False)
+    settings = dict(kernel="inner", matcher="jv", window=128, partial_window="largest", topk=None, layout="NSC",
+                    return_perm=False, return_bound=False, sigma=None, threads=None, max_memory=None, progress=False)
     settings.update(options)
     return compute(x, y, Options.check(**settings), ops or numpy_ops())
 

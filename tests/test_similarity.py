@@ -7,6 +7,8 @@ import semrsm
 from semrsm import similarity
 from semrsm.similarity import MEASURES
 
+from layer_identification import digits_split, identification_accuracy, train_tanh_mlp  # bench/, see pyproject
+
 
 def network_layers(n=120, seed=0, widths=(6, 9, 12)):
     """Layers of a random tanh network: each depends on the previous one."""
@@ -113,77 +115,9 @@ def test_errors_name_the_layer():
 
 # ---------------------------------------------------------------------------------------------
 # The sanity check of Kornblith et al. (section 6.1): networks trained from different random
-# initialisations; does the most similar layer of the other network sit at the same depth?
-
-
-def train_tanh_mlp(x, labels, widths, seed, epochs=10, batch=64, lr=1e-3):
-    """A tanh MLP trained with Adam on softmax cross-entropy, in NumPy.
-
-    Returns a function mapping inputs to the list of hidden-layer activations.
-    """
-    rng = np.random.default_rng(seed)
-    sizes = [x.shape[1], *widths, int(labels.max()) + 1]
-    weights = [rng.normal(0.0, 1.0 / np.sqrt(a), (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
-    params = [p for w in weights for p in (w, np.zeros(w.shape[1]))]
-    adam = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
-    onehot = np.eye(sizes[-1])[labels]
-
-    def forward(inputs):
-        acts = [inputs]
-        for k in range(len(weights)):
-            z = acts[-1] @ params[2 * k] + params[2 * k + 1]
-            acts.append(np.tanh(z) if k < len(weights) - 1 else z)
-        return acts
-
-    step = 0
-    for _ in range(epochs):
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), batch):
-            idx = order[start:start + batch]
-            acts = forward(x[idx])
-            p = np.exp(acts[-1] - acts[-1].max(axis=1, keepdims=True))
-            grad = (p / p.sum(axis=1, keepdims=True) - onehot[idx]) / len(idx)
-            grads = []
-            for k in range(len(weights) - 1, -1, -1):
-                grads[:0] = [acts[k].T @ grad, grad.sum(axis=0)]
-                if k:
-                    grad = (grad @ params[2 * k].T) * (1.0 - acts[k] ** 2)
-            step += 1
-            for param, g, (m, v) in zip(params, grads, adam):
-                m += 0.1 * (g - m)
-                v += 0.001 * (g * g - v)
-                param -= lr * (m / (1 - 0.9 ** step)) / (np.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
-    return lambda inputs: forward(inputs)[1:-1]
-
-
-def digits_split(seed=0, train=1200):
-    """scikit-learn's bundled digits, standardised, split into training and held-out samples."""
-    datasets = pytest.importorskip("sklearn.datasets")
-    digits = datasets.load_digits()
-    x = (digits.data - digits.data.mean(0)) / (digits.data.std(0) + 1e-8)
-    order = np.random.default_rng(seed).permutation(len(x))
-    return x[order[:train]], digits.target[order[:train]], x[order[train:]]
-
-
-def identification_accuracy(reps, measure, **options):
-    """Fraction of (layer, other network) pairs whose most similar layer is the same layer.
-
-    ``reps`` holds each network's list of layers, all of the same depth. One similarity matrix
-    over every layer of every network prepares each layer once. Asymmetric measures are
-    symmetrised as S + S^T, as Kornblith et al. do."""
-    depth = len(reps[0])
-    layers = {f"{k}/{layer}": x for k, rep in enumerate(reps) for layer, x in enumerate(rep)}
-    values = semrsm.similarity_matrix(layers, measure=measure, **options).values
-    if not MEASURES[measure].symmetric:
-        values = values + values.T
-    hits = total = 0
-    for a in range(len(reps)):
-        for b in range(len(reps)):
-            if a != b:
-                block = values[a * depth:(a + 1) * depth, b * depth:(b + 1) * depth]
-                hits += int(np.sum(np.argmax(block, axis=1) == np.arange(depth)))
-                total += depth
-    return hits / total
+# initialisations; does the most similar layer of the other network sit at the same depth? The
+# trainer and the accuracy live in bench/layer_identification.py, which bench/bench_cka.py runs at
+# full size.
 
 
 def test_linear_cka_finds_the_corresponding_layer_of_another_network():
@@ -231,7 +165,7 @@ def test_compare_kinds_plumbing(monkeypatch):
     result = semrsm.compare_kinds(layers, kernel="inner", matcher="greedy", debiased=True, return_rsms=True,
                                   max_memory=10**8)
     assert result.labels == ("conv1", "conv2") and result.values.shape == (2,)
-    assert calls[0] == ("semantic", "inner", "greedy", "NCHW", {"max_memory": 10**8})
+    assert calls[0] == ("semantic", "inner", "greedy", None, {"max_memory": 10**8})  # layout from the shape
     assert calls[1] == ("rsm", "inner", None)
     semantic, spatial = result.rsms["conv1"]
     assert result.values[0] == pytest.approx(semrsm.cka(semantic, spatial, debiased=True))

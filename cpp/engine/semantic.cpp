@@ -86,7 +86,8 @@ void semantic_pairs(const PairData<T>& data, const int64_t* pair_i, const int64_
         LapStatus result;
         switch (options.matcher) {
             case Matcher::batch_optimal:
-                result = batch_optimal_pair(a, b, S, C, order_a, order_b, options.window, p, s, &cancel);
+                result = batch_optimal_pair(a, b, S, C, order_a, order_b, options.window,
+                                            options.partial_largest, p, s, &cancel);
                 break;
             case Matcher::topk_greedy:
                 result = topk_greedy_pair(a, b, S, C, order_a, order_b, options.topk, p, s, &cancel);

@@ -29,6 +29,7 @@ Matcher parse_matcher(const std::string& name);  // throws std::invalid_argument
 struct PairOptions {
     Matcher matcher = Matcher::exact;
     int window = 128;  // batch_optimal: window of ranks solved exactly
+    bool partial_largest = true;   // batch_optimal: the short window holds the largest norms
     int topk = 0;      // topk_greedy: positions of largest norm matched exactly
     int threads = 1;
 };

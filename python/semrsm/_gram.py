@@ -16,8 +16,8 @@ from scipy.linalg.blas import dgemm, dsyrk
 from ._backend import array_module, is_cupy_array
 from ._checks import raise_if_not_finite
 
-__all__ = ["abs_max", "center_features", "centered_gram", "constant_error", "inner_products", "mirror_lower",
-           "rbf_from_features", "syrk_accumulate"]
+__all__ = ["abs_max", "center_features", "centered_gram", "constant_error", "inner_products", "median_squared_distance",
+           "mirror_lower", "rbf_from_features", "syrk_accumulate"]
 
 #: Features (a Gram matrix) count as constant when centring leaves less than this fraction of
 #: their Frobenius norm (largest entry); float64 centring errors are about log2(N) * 2e-16 of it.
@@ -102,23 +102,39 @@ def centered_gram(f, name: str, xp, allow_constant: bool = False):
     return gram
 
 
-def rbf_from_features(f, threshold: float, name: str, xp):
-    """RBF Gram matrix of (N, D) features of any real dtype, in place of their Gram matrix."""
+def median_squared_distance(sqdist, median: str, name: str, xp) -> float:
+    """The median of an N x N squared-distance matrix with a zero diagonal, by the rule ``median``:
+    "all" entries, the zero diagonal included (Kornblith et al.'s code), or the "distinct" pairs'
+    non-zero ones."""
+    n = sqdist.shape[0]
+    if median == "all":
+        # Kornblith et al.'s code: np.median over every entry, the zero diagonal included
+        value = float(xp.median(sqdist))
+        if value > 0:
+            return value
+        raise ValueError(f"most samples of {name} coincide: the median of its N^2 squared distances is 0, "
+                         f"so the RBF bandwidth (a fraction of it) is undefined; median='distinct' takes "
+                         f"the median over the non-zero distances instead")
+    rows, cols = xp.triu_indices(n, 1)
+    distinct = sqdist[rows, cols]
+    distinct = distinct[distinct > 0]
+    if distinct.size == 0:
+        raise ValueError(f"every sample of {name} is the same: the RBF bandwidth (a fraction of the "
+                         f"median distance) is undefined")
+    return float(xp.median(distinct))
+
+
+def rbf_from_features(f, threshold: float, median: str, name: str, xp):
+    """RBF Gram matrix of (N, D) features of any real dtype, in place of their Gram matrix; the
+    bandwidth is ``threshold`` times the square root of the median squared distance by ``median``."""
     k = centered_gram(f, name, xp)
-    n = k.shape[0]
     norms = xp.diagonal(k).copy()
     k *= -2.0
     k += norms[:, None]
     k += norms[None, :]  # now squared distances
     xp.maximum(k, 0.0, out=k)
     xp.fill_diagonal(k, 0.0)
-    rows, cols = xp.triu_indices(n, 1)
-    distinct = k[rows, cols]
-    distinct = distinct[distinct > 0]
-    if distinct.size == 0:
-        raise ValueError(f"every sample of {name} is the same: the RBF bandwidth (a fraction of the "
-                         f"median distance) is undefined")
-    k /= -2.0 * threshold ** 2 * float(xp.median(distinct))
+    k /= -2.0 * threshold ** 2 * median_squared_distance(k, median, name, xp)
     return xp.exp(k, out=k)
 
 

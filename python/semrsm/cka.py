@@ -27,8 +27,8 @@ from ._checks import (as_features, as_float64, check_choice, check_flag, check_s
                       raise_if_not_finite, same_samples)
 from ._gram import CONSTANT_RTOL, abs_max, center_features, centered_gram, rbf_from_features
 
-__all__ = ["LINEAR_METHODS", "MinibatchCKA", "Prepared", "check_rsm", "cka", "cka_of", "gram_linear", "gram_rbf",
-           "linear_cka", "rbf_cka"]
+__all__ = ["LINEAR_METHODS", "RBF_MEDIANS", "MinibatchCKA", "Prepared", "check_median", "check_rsm", "cka", "cka_of",
+           "gram_linear", "gram_rbf", "linear_cka", "rbf_cka"]
 
 #: A debiased self-HSIC computed in feature space is zero when it is below this fraction of its
 #: largest term: the closed form cancels terms, so rounding can leave a tiny (even negative) rest.
@@ -48,17 +48,30 @@ def gram_linear(x):
     return f @ f.T
 
 
-def gram_rbf(x, threshold: float = 1.0):
+#: Rules for the median behind the RBF bandwidth of :func:`gram_rbf` and :func:`rbf_cka`
+#: (semrsm._gram.median_squared_distance).
+RBF_MEDIANS = ("all", "distinct")
+
+
+def check_median(median) -> str:
+    return check_choice(median, "median", RBF_MEDIANS)
+
+
+def gram_rbf(x, threshold: float = 1.0, median: str = "all"):
     """RBF Gram matrix ``exp(-||x_i - x_j||^2 / (2 sigma^2))`` of (N, ...) features.
 
-    ``sigma = threshold * median distance``, the median over the non-zero distances between
-    distinct samples: with ``threshold=1`` this is the RBF kernel of :func:`semrsm.rsm`. (The code
-    of Kornblith et al. takes the median over all N^2 entries, zeros included; the two differ
-    by O(1/N) when no samples coincide.)
+    ``sigma^2 = threshold^2 * m``, with m a median of the squared distances chosen by ``median``:
+
+    - ``"all"`` (default): over all N^2 entries, the zero diagonal included, as in the code of
+      Kornblith et al. (and the CKA libraries that follow it), so their numbers are reproduced.
+    - ``"distinct"``: over the non-zero distances between distinct samples; with ``threshold=1``
+      this is the RBF kernel of :func:`semrsm.rsm`. It ignores coinciding samples, where
+      ``"all"`` fails once most samples coincide. The two differ by O(1/N) otherwise.
     """
     xp = array_module(x)
     threshold = check_threshold(threshold)
-    return rbf_from_features(as_features(x, "X", xp, convert=False), threshold, "X", xp)
+    median = check_median(median)
+    return rbf_from_features(as_features(x, "X", xp, convert=False), threshold, median, "X", xp)
 
 
 def _symmetric_part(k):
@@ -290,7 +303,7 @@ def linear_cka(X, Y, debiased: bool = False, method: str = "auto") -> float:
                   Prepared.from_features(fy, debiased, "Y", method, xp))
 
 
-def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False) -> float:
+def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False, median: str = "all") -> float:
     """CKA with RBF kernels whose bandwidth is a fraction of the median distance.
 
     Parameters
@@ -298,10 +311,15 @@ def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False) -> float:
     X, Y : array_like or cupy.ndarray, shape (N, ...)
         Features; each sample is flattened.
     threshold : float
-        ``sigma = threshold * median distance`` between distinct samples, separately for X and
-        Y (Kornblith et al. report 0.2, 0.4 and 0.8 besides the default 1).
+        ``sigma = threshold * sqrt(median squared distance)``, separately for X and Y (Kornblith
+        et al. report 0.2, 0.4 and 0.8 besides the default 1).
     debiased : bool
         Use the unbiased HSIC estimator (N >= 4).
+    median : {"all", "distinct"}
+        The median's rule (:func:`gram_rbf`): ``"all"`` (default) over all N^2 squared distances,
+        the zero diagonal included, as Kornblith et al.'s code, whose demo value it reproduces
+        (``rbf_cka(X, Y, 0.5)`` = 0.65483); ``"distinct"`` over the non-zero distances between
+        distinct samples, the bandwidth of :func:`semrsm.rsm`.
 
     Returns
     -------
@@ -311,17 +329,18 @@ def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False) -> float:
     Raises
     ------
     ValueError
-        As :func:`linear_cka`.
+        As :func:`linear_cka`; also when the median is 0 (with ``"all"``: most samples coincide).
     """
     debiased = check_flag(debiased, "debiased")
     threshold = check_threshold(threshold)
+    median = check_median(median)
     xp = array_module(X, Y)
     minimum = 4 if debiased else 2
     fx = as_features(X, "X", xp, min_samples=minimum, convert=False)
     fy = as_features(Y, "Y", xp, min_samples=minimum, convert=False)
     same_samples(fx.shape[0], fy.shape[0])
-    kx = rbf_from_features(fx, threshold, "X", xp)
-    ky = rbf_from_features(fy, threshold, "Y", xp)
+    kx = rbf_from_features(fx, threshold, median, "X", xp)
+    ky = rbf_from_features(fy, threshold, median, "Y", xp)
     return cka_of(Prepared.from_gram(kx, debiased, "X"), Prepared.from_gram(ky, debiased, "Y"))
 
 

@@ -18,7 +18,7 @@ def _flat_samples(x, name: str, xp):
     return arr.reshape(arr.shape[0], -1)
 
 
-def rsm(x, y=None, kernel: Union[str, Sequence[str]] = "cosine", *, sigma: Optional[float] = None,
+def rsm(x, y=None, kernel: Union[str, Sequence[str]] = "cosine", *, sigma: Union[float, str, None] = None,
         device: Optional[str] = None):
     """Spatio-semantic RSM: the kernel between flattened samples.
 
@@ -30,8 +30,10 @@ def rsm(x, y=None, kernel: Union[str, Sequence[str]] = "cosine", *, sigma: Optio
         Samples to compare against, with the same number of features; default x (N x N RSM).
     kernel : {"inner", "cosine", "rbf"} or list of them
         See :mod:`semrsm.kernels`; a list returns a dict of RSMs keyed by kernel.
-    sigma : float, optional
-        RBF bandwidth; default sqrt of the median non-zero squared distance between distinct samples.
+    sigma : float or {"median", "authors"}, optional
+        RBF bandwidth, or the rule that picks it (:mod:`semrsm.kernels`): "median" (default, also
+        None), sqrt of the median non-zero squared distance between distinct samples; "authors",
+        the rule of Wald et al.'s code (lower median, plus 1e-3 on sigma).
     device : {None, "cpu", "cuda"}
         None (default): follow the input (CuPy arrays on their GPU, the rest on the CPU); "cuda" on
         NumPy input copies the samples to the GPU and the RSM back.

@@ -14,7 +14,7 @@ from . import cca as _cca
 from ._backend import array_module
 from ._checks import as_features, check_choice, check_flag
 from ._gram import rbf_from_features
-from .cka import LINEAR_METHODS, Prepared, check_rsm, check_threshold, cka, cka_of
+from .cka import LINEAR_METHODS, Prepared, check_median, check_rsm, check_threshold, cka, cka_of
 from .rsm import rsm
 from .semantic import semantic_rsm
 
@@ -77,8 +77,8 @@ def _prep_linear(x, name, xp, debiased=False, method="auto"):
     return Prepared.from_features(x, check_flag(debiased, "debiased"), name, method, xp)
 
 
-def _prep_rbf(x, name, xp, threshold=1.0, debiased=False):
-    gram = rbf_from_features(x, check_threshold(threshold), name, xp)
+def _prep_rbf(x, name, xp, threshold=1.0, debiased=False, median="all"):
+    gram = rbf_from_features(x, check_threshold(threshold), check_median(median), name, xp)
     return Prepared.from_gram(gram, check_flag(debiased, "debiased"), name)
 
 
@@ -112,7 +112,7 @@ def _mean_r2(a, b):
 MEASURES = {
     "linear_cka": _Measure("features", {"debiased": False, "method": "auto"}, _prep_linear, cka_of,
                            _cka_min_samples, float64=False),
-    "rbf_cka": _Measure("features", {"threshold": 1.0, "debiased": False}, _prep_rbf, cka_of,
+    "rbf_cka": _Measure("features", {"threshold": 1.0, "debiased": False, "median": "all"}, _prep_rbf, cka_of,
                         _cka_min_samples, float64=False),
     "cka": _Measure("rsm", {"debiased": False}, _prep_rsm, cka_of, _cka_min_samples),
     "mean_r2_cca": _Measure("features", {}, _prep_subspace, _mean_r2, _cca_min_samples),
@@ -154,7 +154,7 @@ def similarity_matrix(layers_a, layers_b=None, measure: Union[str, Callable] = "
         array anywhere keeps the work on the GPU). ``layers_b`` omitted: A against itself.
     measure : str or callable
         ``"linear_cka"`` (options ``debiased``, ``method``), ``"rbf_cka"`` (``threshold``,
-        ``debiased``), ``"cka"`` on precomputed RSMs (``debiased``), ``"mean_r2_cca"``,
+        ``debiased``, ``median``), ``"cka"`` on precomputed RSMs (``debiased``), ``"mean_r2_cca"``,
         ``"mean_rho_cca"``, ``"svcca"`` (``keep``), ``"pwcca"``, ``"r2_lr"`` (see
         :mod:`semrsm.cca`); or any ``f(a, b) -> float`` applied to the raw arrays.
     progress : bool
@@ -209,7 +209,7 @@ def similarity_matrix(layers_a, layers_b=None, measure: Union[str, Callable] = "
     pairs = [(i, j) for i in range(len(labels_a)) for j in range(len(labels_b))
              if not (same and spec.symmetric and j < i)]
     values = np.full((len(labels_a), len(labels_b)), np.nan)
-    for i, j in _progress(pairs, progress, measure_name):
+    for i, j in _progress(pairs, progress, measure_name, "pair"):
         try:
             values[i, j] = spec.pair(prepared_a[i], prepared_b[j])
         except ValueError as exc:
@@ -219,10 +219,8 @@ def similarity_matrix(layers_a, layers_b=None, measure: Union[str, Callable] = "
     return SimilarityMatrix(values, tuple(labels_a), tuple(labels_b), measure_name)
 
 
-def _progress(items, progress: bool, what: str):
-    if not progress:
-        return items
-    return tqdm(items, desc=what, unit="pair")
+def _progress(items, progress: bool, what: str, unit: str):
+    return tqdm(items, desc=what, unit=unit) if progress else items
 
 
 def _prepare_all(spec: _Measure, opts: dict, side_a, side_b):
@@ -286,7 +284,7 @@ class KindComparison:
         return _table(self.labels, ["CKA"], self.values[:, None], digits)
 
 
-def compare_kinds(layers, kernel: str = "cosine", matcher: Optional[str] = None, layout: str = "NCHW",
+def compare_kinds(layers, kernel: str = "cosine", matcher: Optional[str] = None, layout: Optional[str] = None,
                   debiased: bool = False, return_rsms: bool = False, progress: bool = False,
                   **rsm_options) -> KindComparison:
     """CKA between semantic and spatio-semantic RSMs, layer by layer (Wald et al., 2024).
@@ -294,14 +292,15 @@ def compare_kinds(layers, kernel: str = "cosine", matcher: Optional[str] = None,
     Parameters
     ----------
     layers : dict of label -> array, or list of arrays
-        Each layer's representations of the same N samples: (N, C, H, W) conv maps, or (N, T, D)
-        tokens, as ``layout`` says.
+        Each layer's representations of the same N samples: (N, C, H, W) conv maps, (N, T, D)
+        tokens, or (N, D) vectors (one position: both RSMs are the same), as ``layout`` says.
     kernel : {"cosine", "inner", "rbf"}
         Kernel of both RSMs.
     matcher : str, optional
         Matcher of :func:`semrsm.semantic_rsm`; its default when omitted.
-    layout : {"NCHW", "NTD", "NSC"}
-        Axis order of every layer, passed to :func:`semrsm.semantic_rsm`.
+    layout : {None, "NCHW", "NTD", "NSC"}
+        Axis order of every layer, passed to :func:`semrsm.semantic_rsm`; None (default) reads each
+        layer's from its shape.
     debiased : bool
         Debiased CKA (N >= 4).
     return_rsms : bool
@@ -323,7 +322,7 @@ def compare_kinds(layers, kernel: str = "cosine", matcher: Optional[str] = None,
     if matcher is not None:
         semantic_options["matcher"] = matcher
     values, rsms = [], {}
-    for label, x in _progress(list(zip(labels, arrays)), progress, "layers"):
+    for label, x in _progress(list(zip(labels, arrays)), progress, "layers", "layer"):
         try:
             semantic = semantic_rsm(x, **semantic_options)
             # the same RBF bandwidth for both kinds when the caller fixes one

@@ -22,7 +22,7 @@ from .. import _core
 from .._checks import check_choice, check_count
 from ..benchmarking import median_seconds
 from ..semantic import MATCHER_ALIASES, MATCHERS, matching_quality, pair_objectives, sample_pairs
-from ..semantic._plan import LAYOUTS, _positions
+from ..semantic._plan import LAYOUTS, _layout_of, _positions
 from ._table import Table
 
 __all__ = ["COLUMNS", "DEFAULT_MATCHERS", "DEFAULT_WINDOWS", "hungarian_objectives", "matcher_study"]
@@ -82,7 +82,7 @@ def _timed(call, repeats: int):
 
 
 def _study_layer(name, x, matchers, windows, count, seed, layout, baseline, threads, repeats, progress):
-    positions = _positions(x, "x", layout, np)
+    positions = _positions(x, "x", layout or _layout_of(x, "x"), np)
     n, S, C = positions.shape
     if n < 2:
         raise ValueError(f"layer {name!r} has {n} sample(s); a study needs pairs of at least 2")
@@ -130,7 +130,7 @@ def _study_layer(name, x, matchers, windows, count, seed, layout, baseline, thre
 
 
 def matcher_study(x, matchers: Sequence[str] = DEFAULT_MATCHERS, windows: Sequence[int] = DEFAULT_WINDOWS, *,
-                  pairs: Optional[int] = 200, seed: int = 0, layout: str = "NCHW", baseline: bool = True,
+                  pairs: Optional[int] = 200, seed: int = 0, layout: Optional[str] = None, baseline: bool = True,
                   threads: Optional[int] = None, repeats: int = 3, progress: Optional[bool] = None) -> Table:
     """Quality and speed of the semantic matchers against the optimum, on a sample of the caller's pairs.
 
@@ -155,8 +155,8 @@ def matcher_study(x, matchers: Sequence[str] = DEFAULT_MATCHERS, windows: Sequen
         Pairs per layer; None: all N (N - 1) / 2.
     seed : int
         Seed of the sample of pairs.
-    layout : {"NCHW", "NTD", "NSC"}
-        Layout of every layer.
+    layout : {None, "NCHW", "NTD", "NSC"}
+        Layout of every layer; None (default): from each layer's shape, as :func:`semrsm.semantic_rsm`.
     baseline : bool
         Time the Hungarian baseline (and take the optimum from it). At S in the thousands scipy
         takes seconds per pair; ``False`` skips it.
@@ -188,7 +188,7 @@ def matcher_study(x, matchers: Sequence[str] = DEFAULT_MATCHERS, windows: Sequen
     windows = sorted({check_count(w, "window") for w in ([windows] if isinstance(windows, int) else windows)})
     if not windows and any(m in WINDOWED for m in matchers):
         raise ValueError(f"windows is empty but {', '.join(m for m in matchers if m in WINDOWED)} needs one")
-    layout = check_choice(layout, "layout", LAYOUTS)
+    layout = None if layout is None else check_choice(layout, "layout", LAYOUTS)
     count = np.iinfo(np.int64).max if pairs is None else check_count(pairs, "pairs")
     seed = check_count(seed, "seed", minimum=0)
     repeats = check_count(repeats, "repeats")

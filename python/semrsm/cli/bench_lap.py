@@ -8,6 +8,7 @@ from scipy.optimize import linear_sum_assignment as scipy_lsa
 from ..benchmarking import compare_solvers, format_table
 from ..datasets import semantic_costs
 from ..lap import METHODS, solve
+from ._common import UserError
 
 HELP = ("solve built-in LAPs (random and semantic costs from real photographs) with every method; "
         "check against scipy and print times and speed-ups")
@@ -22,7 +23,11 @@ def add_arguments(parser):
 
 def run(args) -> int:
     if args.count < 1:
-        raise ValueError("--count must be at least 1")
+        raise UserError("--count must be at least 1")
+    wrong = [n for n in args.sizes if n < 1 or round(n ** 0.5) ** 2 != n]
+    if wrong:
+        raise UserError(f"--sizes {wrong[0]}: sizes are positions of a square feature map, square numbers >= 1 "
+                        f"(49, 196, 784 ...)")
     solvers = {"scipy": lambda c: scipy_lsa(c)[1]}
     for method in METHODS:
         solvers[method] = lambda c, method=method: solve(c, method=method).col

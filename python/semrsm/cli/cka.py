@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..cka import RBF_MEDIANS
 from ..plot import similarity_heatmap
 from ..similarity import MEASURES, similarity_matrix
-from ._common import UserError, read_layers
+from ._common import FIGURE_SUFFIXES, UserError, output_path, read_layers
 
 HELP = ("compare every layer of A.npz with every layer of B.npz (linear/RBF CKA or the CCA family) "
         "and draw the heatmap")
@@ -37,6 +38,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--debiased", action="store_true", help="debiased CKA (unbiased HSIC, N >= 4)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="rbf_cka: bandwidth as a fraction of the median distance (default 1)")
+    parser.add_argument("--median", choices=RBF_MEDIANS, default=None,
+                        help="rbf_cka: the median over all N^2 squared distances (default, as Kornblith et al.'s "
+                             "code) or over the distinct pairs")
     parser.add_argument("--keep", type=_keep, default=None,
                         help="svcca: fraction of variance (default 0.99) or number of dimensions kept")
     parser.add_argument("--method", choices=("auto", "features", "gram"), default=None,
@@ -48,7 +52,7 @@ def add_arguments(parser) -> None:
 
 def measure_options(args, measure: str) -> dict:
     """The options given on the command line, checked against what ``measure`` takes."""
-    given = {"debiased": args.debiased or None, "threshold": args.threshold, "keep": args.keep,
+    given = {"debiased": args.debiased or None, "threshold": args.threshold, "median": args.median, "keep": args.keep,
              "method": args.method}
     options = {k: v for k, v in given.items() if v is not None}
     wrong = [k for k in options if k not in MEASURES[measure].options]
@@ -71,16 +75,19 @@ def run(args) -> int:
     if measure == "cka" and not args.rsm:
         raise UserError("--measure cka compares precomputed RSMs: add --rsm (or use linear_cka on features)")
     options = measure_options(args, measure)
+    heatmap = output_path(args.output, "-o", FIGURE_SUFFIXES)
+    csv = output_path(args.csv, "--csv", (".csv",))
     layers_a = read_layers(args.a)
     layers_b = None if args.b is None else read_layers(args.b)
     sim = similarity_matrix(layers_a, layers_b, measure, progress=args.progress, **options)
     name = measure + (" (debiased)" if options.get("debiased") else "")
     print(f"{name}: rows {args.a}, columns {args.b or args.a}")
     print(sim.table())
-    if args.csv:
-        write_csv(args.csv, sim)
-    if args.output:
+    if csv:
+        write_csv(csv, sim)
+        print(f"wrote {csv}")
+    if heatmap:
         similarity_heatmap(sim, title=args.title or name, vmin=None if options.get("debiased") else 0.0,
-                           path=args.output)
-        print(f"wrote {args.output}")
+                           path=heatmap)
+        print(f"wrote {heatmap}")
     return 0

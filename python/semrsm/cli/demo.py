@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis.experiments import EXPERIMENTS, QUICK
-from ..demo import format_table, run_demo
+from ..demo import TABLE_NOTE, conclusion, format_table, run_demo
 
 HELP = ("compare spatio-semantic and semantic RSMs on overlapping crops of bundled photographs "
         "(a random conv net, several layers); prints a table and writes a figure")
@@ -38,9 +38,7 @@ def run(args) -> int:
     print("Crops of bundled photographs, several per photograph, shifted so that they overlap; "
           "features of a random conv net.")
     result = run_demo(args.output, matcher=args.matcher, threads=args.threads, **size)
-    print(f"Mean cosine similarity of {len(result.group)} crops "
-          f"(overlapping: same photograph; unrelated: different photographs):\n")
+    print(f"{len(result.group)} crops; {TABLE_NOTE}:\n")
     print(format_table(result))
-    print(f"\nThe semantic RSM aligns positions before comparing, so shifted views of the same scene stay "
-          f"similar.\nwrote {result.figure} and rsms.npz in {result.seconds:.1f} s")
+    print(f"\n{conclusion(result)}\nwrote {result.figure} and rsms.npz in {result.seconds:.1f} s")
     return 0

@@ -9,14 +9,10 @@ import os
 from ..analysis import Table, matcher_study, study_figure
 from ..analysis.study import DEFAULT_MATCHERS, DEFAULT_WINDOWS
 from ..semantic import LAYOUTS, MATCHER_ALIASES, MATCHERS
-from ._common import UserError, read_layers
+from ._common import FIGURE_SUFFIXES, UserError, layer_layout, output_path, read_layers, run_layers
 
 HELP = ("quality (objective / optimum) and speed of the semantic matchers against the Hungarian baseline, "
         "on a sample of pairs of every layer in an .npy/.npz file; prints a table, writes a figure and CSV")
-
-#: Extensions the figure may have (matplotlib's formats that need no extra package).
-FIGURE_EXTENSIONS = (".png", ".pdf", ".svg", ".svgz", ".eps", ".ps", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
-
 
 def _names(text: str) -> list:
     names = [name.strip() for name in text.split(",") if name.strip()]
@@ -61,7 +57,8 @@ def add_arguments(parser) -> None:
                         help="pairs sampled per layer, or 'all' (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample of pairs (default 0)")
     parser.add_argument("--layout", choices=LAYOUTS, default=None,
-                        help="NCHW for 4-D arrays, NTD for 3-D ones unless given")
+                        help="NCHW for 4-D arrays, NTD for 3-D ones unless given; 2-D (N, D) layers have one "
+                             "position")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the Hungarian baseline (slow at large S); quality is then against the "
                              "exact matcher")
@@ -72,45 +69,27 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
-def check_output(path: str, extensions, option: str) -> str:
-    """``path`` if a file can be written there with one of ``extensions``; else a UserError, before any
-    work is done."""
-    extension = os.path.splitext(path)[1].lower()
-    if extension not in extensions:
-        raise UserError(f"{option} {path}: unknown extension {extension or '(none)'!r}; use one of "
-                        f"{', '.join(extensions)}")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UserError(f"{option} {path}: the folder {folder} does not exist")
-    if os.path.isdir(path):
-        raise UserError(f"{option} {path} is a folder")
-    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise UserError(f"{option} {path}: not writable")
-    return path
-
-
 def run(args) -> int:
-    figure = check_output(args.output, FIGURE_EXTENSIONS, "-o") if args.output else None
-    table_path = check_output(args.csv, (".csv",), "--csv") if args.csv else None
+    figure = output_path(args.output, "-o", FIGURE_SUFFIXES)
+    table_path = output_path(args.csv, "--csv", (".csv",))
     if figure and table_path and os.path.abspath(figure) == os.path.abspath(table_path):
         raise UserError("-o and --csv name the same file")
     if args.repeats < 1:
         raise UserError(f"--repeats must be at least 1; got {args.repeats}")
     layers = read_layers(args.input)
-    tables = []
-    for number, (name, x) in enumerate(layers.items(), start=1):
-        layout = args.layout or ("NCHW" if getattr(x, "ndim", 0) == 4 else "NTD")
-        print(f"[{number}/{len(layers)}] layer {name!r}: shape {x.shape}, layout {layout}", flush=True)
-        try:
-            table = matcher_study({name: x}, matchers=args.matchers, windows=args.windows, pairs=args.pairs,
-                                  seed=args.seed, layout=layout, baseline=not args.no_baseline,
-                                  threads=args.threads, repeats=args.repeats,
-                                  progress=False if args.no_progress else None)
-        except (ValueError, TypeError) as exc:
-            raise UserError(f"layer {name!r}: {exc}") from None
-        tables.append(table)
+    numbers = {name: number for number, name in enumerate(layers, start=1)}
+
+    def study(name, x):
+        layout = layer_layout(x, args.layout)
+        print(f"[{numbers[name]}/{len(layers)}] layer {name!r}: shape {x.shape}", flush=True)
+        table = matcher_study({name: x}, matchers=args.matchers, windows=args.windows, pairs=args.pairs,
+                              seed=args.seed, layout=layout, baseline=not args.no_baseline, threads=args.threads,
+                              repeats=args.repeats, progress=False if args.no_progress else None)
         print(dataclasses.replace(table, title="").format() + "\n", flush=True)
-    table = Table.concat(tables)
+        return table
+
+    done = run_layers(layers, study, "study")
+    table = Table.concat(list(done.values()))
     written = []
     if table_path:
         written.append(table.to_csv(table_path))
@@ -119,4 +98,8 @@ def run(args) -> int:
         written.append(figure)
     print(table.title)
     print("wrote " + ", ".join(written) if written else "wrote no files (pass -o STUDY.png and/or --csv STUDY.csv)")
+    failed = [name for name in layers if name not in done]
+    if failed:
+        print(f"{len(failed)} layer(s) failed and are not in the table: {', '.join(failed)}")
+        return 1
     return 0

@@ -89,6 +89,24 @@ def solve(costs, maximize: bool = False, method: str = "auto", eps: Optional[flo
     return make_result(col, objective, bound, u, v, method, batched)
 
 
+def _with_scipy_errors(cost_matrix):
+    """``cost_matrix`` as an array, refused with the messages scipy's linear_sum_assignment raises
+    (their first words are scipy's own, so code that matches on them keeps working)."""
+    if isinstance(cost_matrix, np.ndarray):
+        arr = cost_matrix
+    else:
+        try:
+            arr = np.asarray(cost_matrix)
+        except Exception as exc:  # ragged lists and other non-array input
+            raise TypeError(f"cost_matrix could not be read as an array: {exc}") from None
+    if arr.ndim != 2:
+        raise ValueError(f"expected a matrix (2-D array), got a {arr.ndim}-D array of shape {arr.shape}")
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(f"Cannot cast array data from {arr.dtype!r} to dtype('float64') according to the "
+                        f"rule 'safe': cost_matrix must hold real numbers")
+    return arr
+
+
 def linear_sum_assignment(cost_matrix, maximize: bool = False, method: str = "auto",
                           device: Optional[str] = None):
     """Solve the linear sum assignment problem; a drop-in for ``scipy.optimize.linear_sum_assignment``.
@@ -114,14 +132,17 @@ def linear_sum_assignment(cost_matrix, maximize: bool = False, method: str = "au
     ------
     ValueError
         "matrix contains invalid numeric entries" for NaN or the wrong infinity, "cost matrix is
-        infeasible" when no assignment avoids the forbidden entries, as scipy raises.
+        infeasible" when no assignment avoids the forbidden entries, "expected a matrix (2-D
+        array)" for another ndim, as scipy raises.
+    TypeError
+        "Cannot cast array data ..." for complex, string or object input, as scipy raises.
     """
     method = check_choice(method, "method", METHODS)
     backend = resolve(cost_matrix, device=device)
     if backend.gpu:
         with backend.on_device():
             return backend.output(_cuda.linear_sum_assignment(backend.xp, cost_matrix, maximize, method))
-    arr = as_real_array(cost_matrix, "cost_matrix", ndims=(2,), allow_empty=True)
+    arr = as_real_array(_with_scipy_errors(cost_matrix), "cost_matrix", ndims=(2,), allow_empty=True)
     if arr.size == 0:
         empty = np.empty(0, dtype=np.intp)
         return empty, empty.copy()

@@ -22,16 +22,17 @@ from .._checks import as_pairs
 from ..kernels import kernels_from_objective
 from . import _cpu, _cuda
 from ._audit import DEFAULT_THRESHOLD, AuditReport, MatchingQualityWarning, matching_quality, sample_pairs
-from ._plan import LAYOUTS, MATCHER_ALIASES, MATCHERS, Options, Samples
+from ._plan import LAYOUTS, MATCHER_ALIASES, MATCHERS, PARTIAL_WINDOWS, Options, Samples
 from ._run import ListedPairs, Pairs, perms_of, run_chunks
 
-__all__ = ["LAYOUTS", "MATCHER_ALIASES", "MATCHERS", "AuditReport", "MatchingQualityWarning", "matching_quality",
-           "pair_objectives", "sample_pairs", "semantic_rsm"]
+__all__ = ["LAYOUTS", "MATCHER_ALIASES", "MATCHERS", "PARTIAL_WINDOWS", "AuditReport", "MatchingQualityWarning",
+           "matching_quality", "pair_objectives", "sample_pairs", "semantic_rsm"]
 
 
 def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", matcher: str = "exact",
-                 window: int = 128, topk: Optional[int] = None, layout: str = "NCHW",
-                 return_perm=False, return_bound: bool = False, sigma: Optional[float] = None,
+                 window: int = 128, partial_window: str = "largest", topk: Optional[int] = None,
+                 layout: Optional[str] = None,
+                 return_perm=False, return_bound: bool = False, sigma: Union[float, str, None] = None,
                  threads: Optional[int] = None, max_memory: Optional[int] = None, progress=None,
                  device: Optional[str] = None, audit: Union[None, int, float] = None,
                  audit_threshold: float = DEFAULT_THRESHOLD, audit_seed: int = 0):
@@ -45,7 +46,8 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
     ----------
     x : array_like
         Samples: (N, C, H, W) for layout "NCHW" (S = H*W positions of C channels), (N, T, D) for
-        "NTD" (S = T tokens, C = D) or (N, S, C) for "NSC". float32 is solved in float32 (the cost
+        "NTD" (S = T tokens, C = D) or (N, S, C) for "NSC"; a 2-D (N, D) array (a fully connected
+        layer) has one position, where the semantic RSM is the spatio-semantic one. float32 is solved in float32 (the cost
         blocks; objectives are always recomputed in float64), other types in float64.
     y : array_like, optional
         Samples to compare against, same layout, S and C; default x, the symmetric N x N case, where
@@ -65,9 +67,19 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         window solved exactly; only the window blocks of the cost matrix are computed.
     window : int
         Window of "batch_optimal" (default 128). ``window >= S`` is exact.
+    partial_window : {"largest", "smallest"}
+        "batch_optimal" when ``window`` does not divide S: which end of the norm ranking gets the
+        short window of S mod ``window`` ranks. "largest" (default): the top, as in the authors'
+        code (it ranks by increasing norm and cuts windows from the low end), so their RSMs are
+        reproduced; on ReLU conv features it also matches better on average, most when the
+        window exceeds S / 2 (S = 196, k = 128: objective 0.9971 of the optimum against 0.9921),
+        though a very short window at the top can lower the worst pair. "smallest": windows cut
+        from the largest norms down, the short one at the end (bench/RESULTS.md, "Batch-Optimal:
+        where the short window goes").
     topk : int, optional
         K of "topk_greedy" (default: ``window``). ``topk >= S`` is exact.
-    layout : {"NCHW", "NTD", "NSC"}
+    layout : {None, "NCHW", "NTD", "NSC"}
+        None (default): from the shape of ``x``: 4-D is NCHW, 3-D (N, S, C), 2-D (N, D) one position.
     return_perm : bool or sequence of (i, j)
         True: also return all permutations, int32 of shape (N, M, S), ``perm[i, j, s]`` = position
         of y_j matched to position s of x_i. A sequence of pairs: their permutations only, (P, S).
@@ -76,9 +88,11 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         matchers (equal to obj up to float32 rounding of the block), otherwise the tighter of the
         row/column maxima of the block ("greedy") and the norm bound sum_r |x_i|_(r) |y_j|_(r) over
         position norms sorted in decreasing order. ``obj <= optimum <= bound``.
-    sigma : float, optional
-        RBF bandwidth; default sqrt of the median non-zero squared distance over distinct pairs.
-        (The authors' code adds 1e-3 to sigma; see :mod:`semrsm.kernels`.)
+    sigma : float or {"median", "authors"}, optional
+        RBF bandwidth, or the rule that picks it (:mod:`semrsm.kernels`). "median" (default, also
+        None): sqrt of the median non-zero squared distance over distinct pairs. "authors": the
+        rule of Wald et al.'s code, sqrt of the lower median of those distances plus 1e-3, which
+        reproduces their RBF RSMs.
     threads : int, optional
         CPU threads (parallel over pairs); default all cores. Results do not depend on it.
     max_memory : int, optional
@@ -132,7 +146,8 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
     KeyboardInterrupt
         On Ctrl-C, within about a second; no engine thread keeps computing.
     """
-    options = Options.check(kernel=kernel, matcher=matcher, window=window, topk=topk, layout=layout,
+    options = Options.check(kernel=kernel, matcher=matcher, window=window, partial_window=partial_window,
+                            topk=topk, layout=layout,
                             return_perm=return_perm, return_bound=return_bound, sigma=sigma, threads=threads,
                             max_memory=max_memory, progress=progress, audit=audit,
                             audit_threshold=audit_threshold, audit_seed=audit_seed)
@@ -179,9 +194,9 @@ def compute(x, y, options: Options, engine):
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def pair_objectives(x, pairs, y=None, *, matcher: str = "exact", window: int = 128, topk: Optional[int] = None,
-                    layout: str = "NCHW", threads: Optional[int] = None, max_memory: Optional[int] = None,
-                    progress=None, device: Optional[str] = None):
+def pair_objectives(x, pairs, y=None, *, matcher: str = "exact", window: int = 128, partial_window: str = "largest",
+                    topk: Optional[int] = None, layout: Optional[str] = None, threads: Optional[int] = None,
+                    max_memory: Optional[int] = None, progress=None, device: Optional[str] = None):
     """The objectives obj(i, j) of the listed pairs only, by the engine and matcher of
     :func:`semantic_rsm`, without the N x M matrices.
 
@@ -193,7 +208,7 @@ def pair_objectives(x, pairs, y=None, *, matcher: str = "exact", window: int = 1
         Pairs (i, j): x_i against y_j (x_j when ``y`` is None), solved in this order.
     y : array_like, optional
         Samples to compare against (default x).
-    matcher, window, topk, layout, threads, max_memory, progress, device
+    matcher, window, partial_window, topk, layout, threads, max_memory, progress, device
         As for :func:`semantic_rsm`.
 
     Returns
@@ -203,8 +218,8 @@ def pair_objectives(x, pairs, y=None, *, matcher: str = "exact", window: int = 1
         CuPy array for CuPy input). The same numbers as ``semantic_rsm(x, y, kernel="inner")[i, j]``:
         without ``y``, (j, i) is solved as (i, j) and obj(i, i) = ||x_i||^2, as there.
     """
-    options = Options.check(kernel="inner", matcher=matcher, window=window, topk=topk, layout=layout,
-                            return_perm=False, return_bound=False, sigma=None, threads=threads,
+    options = Options.check(kernel="inner", matcher=matcher, window=window, partial_window=partial_window, topk=topk,
+                            layout=layout, return_perm=False, return_bound=False, sigma=None, threads=threads,
                             max_memory=max_memory, progress=progress)
     backend = resolve(x, y, device=device)
     with backend.on_device():

@@ -112,9 +112,11 @@ class Segment:
     method: str
 
 
-def segments(samples, order, matcher: str, window: int, topk: int, xp):
+def segments(samples, order, matcher: str, window: int, topk: int, partial_largest: bool, xp):
     """How ``matcher`` cuts each pair: (segments, ranked). ``ranked``: the segments hold positions
-    ranked by ``order`` (decreasing norm), so matches are ranks to map back through it."""
+    ranked by ``order`` (decreasing norm), so matches are ranks to map back through it. Batch-Optimal's
+    short window (S mod k ranks) holds the smallest norms, or with ``partial_largest`` the largest
+    (cpp/approx/batch_optimal.h)."""
     count, S, C = samples.shape
     if matcher in ("exact", "auction", "greedy"):
         return [Segment(samples, 1, S, 0, "auto" if matcher == "exact" else matcher)], False
@@ -122,11 +124,14 @@ def segments(samples, order, matcher: str, window: int, topk: int, xp):
     parts = []
     if matcher == "batch_optimal":
         k = min(window, S)
-        full = S // k
-        parts.append(Segment(xp.ascontiguousarray(ranked[:, :full * k]).reshape(count * full, k, C), full,
-                             k, 0, "auto"))
-        if S > full * k:
-            parts.append(Segment(xp.ascontiguousarray(ranked[:, full * k:]), 1, S - full * k, full * k, "auto"))
+        full, short = S // k, S % k
+        start = short if partial_largest else 0  # first rank of the full windows
+        if short and partial_largest:
+            parts.append(Segment(xp.ascontiguousarray(ranked[:, :short]), 1, short, 0, "auto"))
+        parts.append(Segment(xp.ascontiguousarray(ranked[:, start:start + full * k]).reshape(count * full, k, C),
+                             full, k, start, "auto"))
+        if short and not partial_largest:
+            parts.append(Segment(xp.ascontiguousarray(ranked[:, full * k:]), 1, short, full * k, "auto"))
     elif matcher == "topk_greedy":
         K = min(topk, S)
         if K:
@@ -201,7 +206,8 @@ def array_solver(samples: Samples, options: Options, ops: ArrayOps):
         order = xp.concatenate((samples.order_x, samples.order_y))
         norms = xp.concatenate((samples.sorted_x, samples.sorted_y))
         offset = samples.xs.shape[0]
-    parts, ranked = segments(positions, order, options.matcher, options.window, options.topk, xp)
+    parts, ranked = segments(positions, order, options.matcher, options.window, options.topk,
+                             options.partial_largest, xp)
 
     def solve(pi, pj, want_perm: bool, want_bound: bool):
         a, b = pi, pj + offset

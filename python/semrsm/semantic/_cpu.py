@@ -70,7 +70,8 @@ class CpuEngine:
         def solve(pi, pj, want_perm: bool, want_bound: bool):
             objective, bound, perm, status = _core.semantic_pairs(
                 samples.xs, samples.ys, pi, pj, samples.order_x, samples.order_y, samples.sorted_x,
-                samples.sorted_y, options.matcher, options.window, options.topk, want_perm, want_bound, threads)
+                samples.sorted_y, options.matcher, options.window, options.partial_largest, options.topk, want_perm,
+                want_bound, threads)
             if (status == Status.cancelled).any():  # Ctrl-C reached the engine between its polls
                 raise KeyboardInterrupt
             if (status != Status.ok).any():

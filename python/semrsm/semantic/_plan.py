@@ -15,13 +15,16 @@ from ..kernels import check_kernels, check_sigma
 from ..lap._arrays import stable_argsort
 from ._audit import DEFAULT_THRESHOLD, AuditPlan
 
-__all__ = ["LAYOUTS", "MATCHERS", "Options", "Samples", "block_values", "result_bytes"]
+__all__ = ["LAYOUTS", "MATCHERS", "PARTIAL_WINDOWS", "Options", "Samples", "block_values", "result_bytes"]
 
 #: Matchers of the engine (cpp/engine/semantic.h), and the older names they are also known by.
 MATCHERS = tuple(_core.MATCHERS)
 MATCHER_ALIASES = dict(_core.MATCHER_ALIASES)
 #: Input layouts: (N, C, H, W) feature maps, (N, T, D) tokens, (N, S, C) position sets.
 LAYOUTS = ("NCHW", "NTD", "NSC")
+#: Where Batch-Optimal puts its short window (S mod window ranks): at the largest norms (the
+#: default, as the authors' code) or at the smallest.
+PARTIAL_WINDOWS = ("largest", "smallest")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,8 +35,9 @@ class Options:
     single_kernel: bool
     matcher: str
     window: int
+    partial_window: str
     topk: int
-    layout: str
+    layout: Optional[str]
     return_perm: object  # True, False or the pairs asked for
     return_bound: bool
     sigma: Optional[float]
@@ -44,18 +48,24 @@ class Options:
 
     @classmethod
     def check(cls, *, kernel, matcher, window, topk, layout, return_perm, return_bound, sigma, threads,
-              max_memory, progress, audit=None, audit_threshold=DEFAULT_THRESHOLD, audit_seed=0) -> "Options":
+              max_memory, progress, partial_window="largest", audit=None, audit_threshold=DEFAULT_THRESHOLD,
+              audit_seed=0) -> "Options":
         kernels, single = check_kernels(kernel)
         matcher = check_choice(matcher, "matcher", MATCHERS, MATCHER_ALIASES)
-        layout = check_choice(layout, "layout", LAYOUTS)
+        layout = None if layout is None else check_choice(layout, "layout", LAYOUTS)
         window = check_count(window, "window")
         topk = window if topk is None else check_count(topk, "topk", minimum=0)
         if progress not in (None, True, False):
             raise ValueError(f"progress must be True, False or None; got {progress!r}")
-        return cls(kernels, single, matcher, window, topk, layout, return_perm, bool(return_bound),
+        partial_window = check_choice(partial_window, "partial_window", PARTIAL_WINDOWS)
+        return cls(kernels, single, matcher, window, partial_window, topk, layout, return_perm, bool(return_bound),
                    check_sigma(sigma), _core.cpu_count() if threads is None else check_count(threads, "threads"),
                    None if max_memory is None else check_count(max_memory, "max_memory"), progress,
                    AuditPlan.check(audit, audit_threshold, audit_seed))
+
+    @property
+    def partial_largest(self) -> bool:
+        return self.partial_window == "largest"
 
     @property
     def all_perms(self) -> bool:
@@ -68,9 +78,33 @@ class Options:
         return as_pairs(self.return_perm, n, m, "return_perm (True, False or pairs)")
 
 
+_LAYOUT_NDIM = {"NCHW": 4, "NTD": 3, "NSC": 3, "NC": 2}
+_LAYOUT_SHAPES = "(N, C, H, W) for 'NCHW', (N, T, D) for 'NTD', (N, S, C) for 'NSC'"
+
+
+def _shape(arr) -> tuple:
+    return tuple(arr.shape) if hasattr(arr, "shape") else np.shape(arr)
+
+
+def _layout_of(arr, name: str) -> str:
+    """The layout ``layout=None`` reads from the shape: 4-D is NCHW, 3-D (N, S, C), and 2-D (N, D)
+    one position of D channels per sample ("NC")."""
+    layouts = {4: "NCHW", 3: "NSC", 2: "NC"}
+    if len(_shape(arr)) not in layouts:
+        raise ValueError(f"{name} has shape {_shape(arr)}; semantic RSMs take {_LAYOUT_SHAPES}, or (N, D) "
+                         f"(one position per sample)")
+    return layouts[len(_shape(arr))]
+
+
 def _positions(arr, name: str, layout: str, xp):
     """Validate one input and return it as (N, S, C), C-contiguous float32/float64, of module ``xp``."""
-    arr = as_finite_samples(arr, name, ndims=(4,) if layout == "NCHW" else (3,), xp=xp)
+    ndim = len(_shape(arr))
+    if ndim != _LAYOUT_NDIM[layout]:
+        raise ValueError(f"{name} must be {_LAYOUT_NDIM[layout]}-D for layout {layout!r}; got shape {_shape(arr)}. "
+                         f"Layouts: {_LAYOUT_SHAPES}; layout=None chooses from the shape")
+    arr = as_finite_samples(arr, name, ndims=(ndim,), xp=xp)
+    if layout == "NC":
+        arr = arr[:, None, :]
     if 0 in arr.shape[1:]:
         raise ValueError(f"{name} has no positions or no channels (shape {arr.shape}, layout {layout})")
     if layout == "NCHW":
@@ -115,7 +149,8 @@ class Samples:
         return (self.xs.shape[0], self.ys.shape[0], *self.xs.shape[1:])
 
     @classmethod
-    def prepare(cls, x, y, layout: str, xp) -> "Samples":
+    def prepare(cls, x, y, layout: Optional[str], xp) -> "Samples":
+        layout = layout or _layout_of(x, "x")
         xs = _positions(x, "x", layout, xp)
         symmetric = y is None
         ys = xs if symmetric else _positions(y, "y", layout, xp)
