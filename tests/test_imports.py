@@ -21,7 +21,7 @@ LAYERS = [
     {"lap"},
     {"semantic", "rsm"},
     {"cka", "cca", "plot", "_demo_figure", "torch"},
-    {"similarity", "demo"},
+    {"similarity", "demo", "analysis"},
     {"cli", "__main__"},
 ]
 #: Dependencies that need not be installed: imported where they are used.

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._backend import array_module, is_cupy_array, to_numpy
 
-__all__ = ["as_features", "as_finite_samples", "as_float64", "as_real", "as_real_array", "check_choice",
+__all__ = ["as_features", "as_finite_samples", "as_float64", "as_pairs", "as_real", "as_real_array", "check_choice",
            "check_count", "check_flag", "check_samples", "check_threads", "engine_dtype", "first_bad_index",
            "format_index", "positive_number", "raise_if_not_finite", "same_samples"]
 
@@ -66,6 +66,22 @@ def positive_number(value, name: str, *, allow_none: bool = False):
     if not np.isfinite(number) or number <= 0:
         raise ValueError(f"{name} must be {expected}; got {value!r}")
     return number
+
+
+def as_pairs(pairs, n: int, m: int, name: str) -> np.ndarray:
+    """``pairs`` (a sequence of (i, j), NumPy or CuPy) as a (P, 2) int64 NumPy array of indices into
+    an n x m grid, or a ValueError."""
+    try:
+        arr = to_numpy(pairs) if is_cupy_array(pairs) else np.asarray(pairs)
+    except Exception:
+        arr = None
+    if arr is not None and arr.size == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    if arr is None or arr.ndim != 2 or arr.shape[1] != 2 or arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be a sequence of (i, j) integer pairs")
+    if ((arr[:, 0] < 0) | (arr[:, 0] >= n) | (arr[:, 1] < 0) | (arr[:, 1] >= m)).any():
+        raise ValueError(f"{name} holds a pair outside the {n} x {m} grid of samples")
+    return arr.astype(np.int64)
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from .._core import __version__
-from . import bench_lap, cka, compare_kinds, demo, rsm
+from . import bench_lap, cka, compare_kinds, demo, rsm, study
 from ._common import UserError
 
 __all__ = ["COMMANDS", "UserError", "build_parser", "main"]
@@ -19,6 +19,7 @@ COMMANDS = {
     "rsm": rsm,
     "cka": cka,
     "compare-kinds": compare_kinds,
+    "study": study,
 }
 
 

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Union
 
+import numpy as np
+
 from .._backend import resolve
+from .._checks import as_pairs
 from ..kernels import kernels_from_objective
 from . import _cpu, _cuda
+from ._audit import DEFAULT_THRESHOLD, AuditReport, MatchingQualityWarning, matching_quality, sample_pairs
 from ._plan import LAYOUTS, MATCHER_ALIASES, MATCHERS, PARTIAL_WINDOWS, Options, Samples
-from ._run import Pairs, perms_of, run_chunks
+from ._run import ListedPairs, Pairs, perms_of, run_chunks
 
-__all__ = ["LAYOUTS", "MATCHER_ALIASES", "MATCHERS", "PARTIAL_WINDOWS", "semantic_rsm"]
+__all__ = ["LAYOUTS", "MATCHER_ALIASES", "MATCHERS", "PARTIAL_WINDOWS", "AuditReport", "MatchingQualityWarning",
+           "matching_quality", "pair_objectives", "sample_pairs", "semantic_rsm"]
 
 
 def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", matcher: str = "exact",
@@ -29,7 +34,8 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
                  layout: Optional[str] = None,
                  return_perm=False, return_bound: bool = False, sigma: Union[float, str, None] = None,
                  threads: Optional[int] = None, max_memory: Optional[int] = None, progress=None,
-                 device: Optional[str] = None):
+                 device: Optional[str] = None, audit: Union[None, int, float] = None,
+                 audit_threshold: float = DEFAULT_THRESHOLD, audit_seed: int = 0):
     """Semantic RSM of Wald et al. (2024): kernels between samples aligned by the best permutation.
 
     For samples x_i and y_j, each a set of S vectors in R^C (positions of a feature map, tokens),
@@ -106,6 +112,17 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         windows up to 8192 positions), the greedy rule as array steps; objectives are summed from the float32 blocks in float64 there (the CPU
         engine recomputes them from the vectors), so the two agree to float32 rounding of the
         blocks.
+    audit : int or float, optional
+        Also solve a random sample of the pairs exactly, on the same engine, and report the quality
+        of the matcher on them (objective / optimum, :func:`matching_quality`): an integer is a number
+        of pairs, a float in (0, 1] a fraction of the pairs solved (i < j when symmetric). Costs
+        about as much as that many exact pairs (on the GPU: S up to 8192, the exact solver's limit
+        there, checked before the run); None (default): no audit, no extra work.
+    audit_threshold : float
+        With ``audit``: warn (:class:`MatchingQualityWarning`) when the median or the worst quality
+        on the sample is below this (default 0.95).
+    audit_seed : int
+        Seed of the audit's sample (default 0: the same pairs on every call of the same shape).
 
     Returns
     -------
@@ -113,7 +130,10 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         CuPy arrays for CuPy input
     perm : ndarray of int32, only with ``return_perm``
     bound : ndarray of float64, shape (N, M), only with ``return_bound``
-        Returned as a tuple (rsm, [perm], [bound]) when either is asked for.
+    audit : AuditReport, only with ``audit``
+        The sampled pairs, their objectives and optima, the quality's median, 5th percentile and
+        worst, and the time of the exact solves.
+        Returned as a tuple (rsm, [perm], [bound], [audit]) when any of them is asked for.
 
     Raises
     ------
@@ -129,7 +149,8 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
     options = Options.check(kernel=kernel, matcher=matcher, window=window, partial_window=partial_window,
                             topk=topk, layout=layout,
                             return_perm=return_perm, return_bound=return_bound, sigma=sigma, threads=threads,
-                            max_memory=max_memory, progress=progress)
+                            max_memory=max_memory, progress=progress, audit=audit,
+                            audit_threshold=audit_threshold, audit_seed=audit_seed)
     backend = resolve(x, y, device=device)
     with backend.on_device():
         engine = _cuda.gpu_ops(backend.xp, backend.device_id) if backend.gpu else _cpu.CpuEngine()
@@ -144,6 +165,7 @@ def compute(x, y, options: Options, engine):
     n, m, S, _ = samples.shape
     requested = options.requested_pairs(n, m)
     solve, chunk = engine.prepare(samples, options)
+    audit = options.audit.prepare(samples, options, engine) if options.audit is not None else None
 
     objective = xp.empty((n, m), dtype=xp.float64)
     bound = xp.empty((n, m), dtype=xp.float64) if options.return_bound else None
@@ -167,4 +189,55 @@ def compute(x, y, options: Options, engine):
         out.append(perms_of(requested, solve, S, samples.symmetric, xp))
     if bound is not None:
         out.append(bound)
+    if audit is not None:
+        out.append(audit.report(objective))
     return out[0] if len(out) == 1 else tuple(out)
+
+
+def pair_objectives(x, pairs, y=None, *, matcher: str = "exact", window: int = 128, partial_window: str = "largest",
+                    topk: Optional[int] = None, layout: Optional[str] = None, threads: Optional[int] = None,
+                    max_memory: Optional[int] = None, progress=None, device: Optional[str] = None):
+    """The objectives obj(i, j) of the listed pairs only, by the engine and matcher of
+    :func:`semantic_rsm`, without the N x M matrices.
+
+    Parameters
+    ----------
+    x : array_like
+        Samples, as for :func:`semantic_rsm`.
+    pairs : array_like of int, shape (P, 2)
+        Pairs (i, j): x_i against y_j (x_j when ``y`` is None), solved in this order.
+    y : array_like, optional
+        Samples to compare against (default x).
+    matcher, window, partial_window, topk, layout, threads, max_memory, progress, device
+        As for :func:`semantic_rsm`.
+
+    Returns
+    -------
+    ndarray of float64, shape (P,)
+        max_P sum_s <x_i[s], y_j[P(s)]> for the exact matchers, the matcher's objective otherwise (a
+        CuPy array for CuPy input). The same numbers as ``semantic_rsm(x, y, kernel="inner")[i, j]``:
+        without ``y``, (j, i) is solved as (i, j) and obj(i, i) = ||x_i||^2, as there.
+    """
+    options = Options.check(kernel="inner", matcher=matcher, window=window, partial_window=partial_window, topk=topk,
+                            layout=layout, return_perm=False, return_bound=False, sigma=None, threads=threads,
+                            max_memory=max_memory, progress=progress)
+    backend = resolve(x, y, device=device)
+    with backend.on_device():
+        engine = _cuda.gpu_ops(backend.xp, backend.device_id) if backend.gpu else _cpu.CpuEngine()
+        samples = Samples.prepare(x, y, options.layout, engine.xp)
+        n, m = samples.shape[:2]
+        listed = as_pairs(pairs, n, m, "pairs")
+        xp = engine.xp
+        objective = xp.empty(len(listed), dtype=xp.float64)
+        i, j = listed[:, 0], listed[:, 1]
+        todo = np.arange(len(listed))
+        if samples.symmetric:  # as the RSM: (j, i) solved as (i, j), and the diagonal exact
+            i, j = np.minimum(i, j), np.maximum(i, j)
+            same = i == j
+            objective[xp.asarray(todo[same])] = samples.frob_x[xp.asarray(i[same])]
+            todo, i, j = todo[~same], i[~same], j[~same]
+        solve, chunk = engine.prepare(samples, options, results=8 * len(listed))
+        solved = xp.empty(len(todo), dtype=xp.float64)
+        run_chunks(ListedPairs(i, j), chunk, options.progress, solve, options.matcher, solved, None, None, engine)
+        objective[xp.asarray(todo)] = solved
+        return backend.output(objective)

@@ -69,9 +69,10 @@ class ArrayOps:
     wait: Callable = lambda token: None
     queue_depth: int = 1
 
-    def prepare(self, samples: Samples, options: Options):
+    def prepare(self, samples: Samples, options: Options, results=None):
         """(solve, pairs per chunk): the chunk fills what the device has free (half of it) or
-        ``max_memory``."""
+        ``max_memory``. (``results``, the bytes of the outputs, is not used: a chunk takes half of
+        the free memory, which leaves the outputs theirs.)"""
         n, m, S, C = samples.shape
         per_pair = bytes_per_pair(S, C, samples.xs.itemsize, options.matcher, options.window, options.topk,
                                   self.gathers(samples.xs.dtype), options.all_perms)

@@ -4,6 +4,7 @@ on its threads, a chunk at a time."""
 from __future__ import annotations
 
 import contextlib
+from typing import Optional
 
 import numpy as np
 
@@ -40,9 +41,10 @@ class CpuEngine:
     def wait(self, token):
         pass
 
-    def prepare(self, samples: Samples, options: Options):
+    def prepare(self, samples: Samples, options: Options, results: Optional[int] = None):
         """(solve, pairs per chunk) within the memory budget; fewer threads are used, or a
-        ValueError says what does not fit, rather than exceeding it."""
+        ValueError says what does not fit, rather than exceeding it. ``results``: bytes of the outputs
+        the call holds (default: those of an N x M RSM, ``result_bytes``)."""
         n, m, S, C = samples.shape
         budget = available_memory() // 4 if options.max_memory is None else options.max_memory
         largest, values = block_values(S, options.matcher, options.window, options.topk)
@@ -52,7 +54,7 @@ class CpuEngine:
         # gathered rows, the solver's scratch), and what each pair of a chunk returns.
         per_thread = item * (largest + 2 * side * C + S * C + 16) + 64 * S
         per_pair = 8 * 2 + 1 + 16 + (4 * S if options.all_perms else 0)
-        fixed = result_bytes(n, m, S, options)
+        fixed = result_bytes(n, m, S, options) if results is None else results
         if fixed + per_thread + per_pair > budget:
             raise too_small(options, samples.shape, fixed + per_thread + per_pair,
                             f"one {side} x {side} cost block")

@@ -10,10 +10,10 @@ from typing import Optional
 import numpy as np
 
 from .. import _core
-from .._backend import to_numpy
-from .._checks import as_finite_samples, check_choice, check_count
+from .._checks import as_finite_samples, as_pairs, check_choice, check_count
 from ..kernels import check_kernels, check_sigma
 from ..lap._arrays import stable_argsort
+from ._audit import DEFAULT_THRESHOLD, AuditPlan
 
 __all__ = ["LAYOUTS", "MATCHERS", "PARTIAL_WINDOWS", "Options", "Samples", "block_values", "result_bytes"]
 
@@ -44,10 +44,12 @@ class Options:
     threads: int
     max_memory: Optional[int]
     progress: Optional[bool]
+    audit: Optional[AuditPlan] = None
 
     @classmethod
     def check(cls, *, kernel, matcher, window, topk, layout, return_perm, return_bound, sigma, threads,
-              max_memory, progress, partial_window="largest") -> "Options":
+              max_memory, progress, partial_window="largest", audit=None, audit_threshold=DEFAULT_THRESHOLD,
+              audit_seed=0) -> "Options":
         kernels, single = check_kernels(kernel)
         matcher = check_choice(matcher, "matcher", MATCHERS, MATCHER_ALIASES)
         layout = None if layout is None else check_choice(layout, "layout", LAYOUTS)
@@ -58,7 +60,8 @@ class Options:
         partial_window = check_choice(partial_window, "partial_window", PARTIAL_WINDOWS)
         return cls(kernels, single, matcher, window, partial_window, topk, layout, return_perm, bool(return_bound),
                    check_sigma(sigma), _core.cpu_count() if threads is None else check_count(threads, "threads"),
-                   None if max_memory is None else check_count(max_memory, "max_memory"), progress)
+                   None if max_memory is None else check_count(max_memory, "max_memory"), progress,
+                   AuditPlan.check(audit, audit_threshold, audit_seed))
 
     @property
     def partial_largest(self) -> bool:
@@ -72,17 +75,7 @@ class Options:
         """The pairs whose permutations are asked for, (P, 2) int64, or None."""
         if self.return_perm is True or self.return_perm is False:
             return None
-        try:
-            arr = to_numpy(self.return_perm)
-        except Exception:
-            arr = None
-        if arr is not None and arr.size == 0:
-            return np.empty((0, 2), dtype=np.int64)
-        if arr is None or arr.ndim != 2 or arr.shape[1] != 2 or arr.dtype.kind not in "iu":
-            raise ValueError("return_perm must be True, False or a sequence of (i, j) integer pairs")
-        if ((arr[:, 0] < 0) | (arr[:, 0] >= n) | (arr[:, 1] < 0) | (arr[:, 1] >= m)).any():
-            raise ValueError(f"return_perm holds a pair outside the {n} x {m} RSM")
-        return arr.astype(np.int64)
+        return as_pairs(self.return_perm, n, m, "return_perm (True, False or pairs)")
 
 
 _LAYOUT_NDIM = {"NCHW": 4, "NTD": 3, "NSC": 3, "NC": 2}

@@ -11,12 +11,12 @@ from tqdm.auto import tqdm
 
 from .._backend import array_module
 
-__all__ = ["Pairs", "perms_of", "run_chunks"]
+__all__ = ["ListedPairs", "Pairs", "perms_of", "run_chunks"]
 
 
 class Pairs:
     """The pairs to solve, enumerated row by row without storing them: (i, j > i) when symmetric,
-    every (i, j) otherwise."""
+    every (i, j) otherwise. Results go to [i, j] of (N, M) outputs (and [j, i] when symmetric)."""
 
     def __init__(self, n: int, m: int, symmetric: bool):
         self.n, self.m, self.symmetric = n, m, symmetric
@@ -30,16 +30,47 @@ class Pairs:
 
     def slice(self, lo: int, hi: int, xp=np):
         """Pairs lo..hi as index arrays (i, j) of module ``xp``, computed there."""
+        return self.of(xp.arange(lo, hi, dtype=xp.int64), xp)
+
+    def of(self, k, xp=np):
+        """Pairs number ``k`` (an int64 array of module ``xp``) as index arrays (i, j)."""
         if xp is np:
             start = self.start
         else:
             if self._device_start is None:
                 self._device_start = xp.asarray(self.start)
             start = self._device_start
-        k = xp.arange(lo, hi, dtype=xp.int64)
         i = xp.searchsorted(start, k, side="right") - 1
         j = k - start[i] + (i + 1 if self.symmetric else 0)
         return i.astype(xp.int64), j.astype(xp.int64)
+
+    @staticmethod
+    def at(lo: int, hi: int, pi, pj):
+        """Where the results of pairs lo..hi, (pi, pj), go in the outputs."""
+        return pi, pj
+
+
+class ListedPairs:
+    """Pairs given as two index arrays, solved in their order; the result of pair k goes to [k] of
+    (P,) outputs."""
+
+    symmetric = False
+
+    def __init__(self, i: np.ndarray, j: np.ndarray):
+        self.i, self.j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+        self.count = len(self.i)
+        self._device = None  # (i, j) on the GPU, copied there once
+
+    def slice(self, lo: int, hi: int, xp=np):
+        if xp is np:
+            return self.i[lo:hi], self.j[lo:hi]
+        if self._device is None:
+            self._device = xp.asarray(self.i), xp.asarray(self.j)
+        return self._device[0][lo:hi], self._device[1][lo:hi]
+
+    @staticmethod
+    def at(lo: int, hi: int, pi, pj):
+        return slice(lo, hi)
 
 
 def _inverse(perm):
@@ -51,7 +82,8 @@ def _inverse(perm):
 
 
 def run_chunks(pairs, chunk, progress, solve, matcher, objective, bound, perm, engine):
-    """Solve every pair, a chunk at a time, into objective (and bound, perm). A chunk that runs out of
+    """Solve every pair of ``pairs`` (``Pairs`` or ``ListedPairs``), a chunk at a time, into objective
+    (and bound, perm) where ``pairs.at`` says. A chunk that runs out of
     memory (``engine.out_of_memory``) is halved and tried again, and up to ``engine.queue_depth``
     chunks stay queued while the progress bar waits for the oldest."""
     xp = engine.xp
@@ -69,15 +101,16 @@ def run_chunks(pairs, chunk, progress, solve, matcher, objective, bound, perm, e
                     pi, pj = pairs.slice(lo, hi, xp)
                     obj, upper, p = solve(pi, pj, perm is not None, bound is not None)
                     # A chunk that fails while storing is simply stored again.
-                    objective[pi, pj] = obj
+                    at = pairs.at(lo, hi, pi, pj)
+                    objective[at] = obj
                     if pairs.symmetric:
                         objective[pj, pi] = obj
                     if bound is not None:
-                        bound[pi, pj] = upper
+                        bound[at] = upper
                         if pairs.symmetric:
                             bound[pj, pi] = upper
                     if perm is not None:
-                        perm[pi, pj] = p
+                        perm[at] = p
                         if pairs.symmetric:
                             perm[pj, pi] = _inverse(p)
             except engine.out_of_memory as exc:
