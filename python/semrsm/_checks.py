@@ -7,6 +7,8 @@ arrays for the similarity measures (float64, finite, enough samples), and the sc
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._backend import array_module, is_cupy_array, to_numpy
@@ -162,9 +164,9 @@ def as_finite_samples(x, name: str, *, ndims: tuple[int, ...], xp):
             raise ValueError(f"{name} is empty (shape {arr.shape})")
     else:
         arr = as_real_array(x, name, ndims=ndims)
-    finite = array_module(arr).isfinite(arr)
-    if not bool(finite.all()):
-        bad = first_bad_index(~to_numpy(finite))
+    # two passes without a temporary (NaN propagates through max and min); the mask only to say where
+    if not (math.isfinite(float(arr.max())) and math.isfinite(float(arr.min()))):
+        bad = first_bad_index(~to_numpy(array_module(arr).isfinite(arr)))
         raise ValueError(f"{name}{format_index(bad)} is {to_numpy(arr[bad])}; samples must be finite")
     return arr if xp is np else xp.asarray(arr)
 

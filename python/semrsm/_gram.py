@@ -20,7 +20,7 @@ from scipy.linalg.blas import dgemm, dsyrk
 
 from ._backend import array_module, is_cupy_array
 from ._checks import raise_if_not_finite
-from ._floats import distance_rounding, divide_by_two_squares, sum_rounding, unit_exponent
+from ._floats import distance_rounding, divide_by_two_squares, sample_exponents, sum_rounding, unit_exponent
 
 __all__ = ["abs_max", "center_features", "centered_gram", "constant_error", "finite_exponent", "inner_products",
            "median_squared_distance", "mirror_lower", "rbf_from_features", "syrk_accumulate", "zero_residues"]
@@ -194,27 +194,37 @@ def zero_residues(sqdist, sum_of_norms, rounding: float, xp):
 
 
 def inner_products(fx, fy: Optional[np.ndarray]):
-    """X Y^T (Y = X when ``fy`` is None) and the squared norms, in float64, converting one block of
-    columns at a time: no float64 copy of the samples (8 N D bytes, twice float32 input). NumPy or
-    CuPy arrays."""
+    """X Y^T (Y = X when ``fy`` is None) and the squared norms, in float64, of the samples multiplied
+    by powers of two: (objective, sq_x, sq_y, a, b) with ``objective[i, j] = 2^(a_i + b_j) <x_i, y_j>``
+    and ``sq_x[i] = 2^(2 a_i) ||x_i||^2`` (``a`` from :func:`semrsm._floats.sample_exponents`, 0 for
+    every sample of ordinary magnitude), so that nothing overflows or underflows. Columns are
+    converted one block at a time: no float64 copy of the samples (8 N D bytes, twice float32 input).
+    NumPy or CuPy arrays."""
     xp = array_module(fx)
     n, d = fx.shape
     m = n if fy is None else fy.shape[0]
     step = max(1, min(d, BLOCK_VALUES // max(n, m)))
+    a = sample_exponents(fx, xp)
+    b = a if fy is None else sample_exponents(fy, xp)
+    scale_x, scale_y = bool(a.any()), bool(b.any())
     objective = xp.zeros((n, m))
     sq_x = xp.zeros(n)
     sq_y = sq_x if fy is None else xp.zeros(m)
     for start in range(0, d, step):
         bx = xp.array(fx[:, start:start + step], dtype=xp.float64, order="C")
+        if scale_x:
+            xp.ldexp(bx, a[:, None], out=bx)
         sq_x += xp.einsum("nd,nd->n", bx, bx)
         by = None
         if fy is not None:
             by = xp.array(fy[:, start:start + step], dtype=xp.float64, order="C")
+            if scale_y:
+                xp.ldexp(by, b[:, None], out=by)
             sq_y += xp.einsum("nd,nd->n", by, by)
         accumulate_product(objective, bx, by)
     if fy is None:  # exactly symmetric, whatever the BLAS rounds in either half
         mirror_lower(objective)
-    return objective, sq_x, sq_y
+    return objective, sq_x, sq_y, a, b
 
 
 def accumulate_product(objective, bx, by=None):
