@@ -100,6 +100,9 @@ def test_invariant_to_isotropic_scaling_and_translation(measure):
     x, y = related()
     assert measure(2.5 * x + 1.0, y) == pytest.approx(measure(x, y), abs=1e-10)
     assert measure(x, 0.1 * y - 4.0) == pytest.approx(measure(x, y), abs=1e-10)
+    # at the ends of float64, too: the centred features are rescaled by a power of two first
+    for scale in (1e-300, 1e-150, 1e150, 1e300):
+        assert measure(x * scale, y) == pytest.approx(measure(x, y), abs=1e-10)
 
 
 @pytest.mark.parametrize("measure", SYMMETRIC + [semrsm.r2_lr])

@@ -102,6 +102,7 @@ def test_cka_output_paths_checked_first(networks, capsys, argv, message):
     assert message in capsys.readouterr().err and not (path / "heat.png").exists()
 
 
+@pytest.mark.filterwarnings("ignore::semrsm.UnreliableResultWarning")  # small N: numerics, not meaning
 def test_compare_kinds_layers_of_every_shape(tmp_path, capsys):
     rng = np.random.default_rng(2)
     layers = {"conv": np.maximum(rng.normal(size=(8, 3, 3, 3)), 0), "tokens": rng.normal(size=(8, 5, 4)),
@@ -120,6 +121,7 @@ def test_compare_kinds_layers_of_every_shape(tmp_path, capsys):
     assert "--save-rsms" in capsys.readouterr().err and not (tmp_path / "r.out.npz").exists()
 
 
+@pytest.mark.filterwarnings("ignore::semrsm.UnreliableResultWarning")  # small N: numerics, not meaning
 def test_compare_kinds(tmp_path, capsys, monkeypatch):
     rng = np.random.default_rng(0)
     layers = {"conv1": np.maximum(rng.normal(size=(10, 3, 3, 3)), 0), "conv2": rng.normal(size=(10, 4, 2, 2))}
@@ -149,6 +151,7 @@ def test_cka_rbf_median_option(networks, capsys):
     assert "--median does not apply to --measure linear_cka" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore::semrsm.UnreliableResultWarning")  # small N: numerics, not meaning
 def test_compare_kinds_progress_counts_layers(tmp_path, capsys):
     rng = np.random.default_rng(3)
     np.savez(tmp_path / "in.npz", a=rng.normal(size=(6, 2, 2, 2)), b=rng.normal(size=(6, 3, 2)))

@@ -17,7 +17,7 @@ LAYERS = [
     {"_core"},
     {"_backend"},
     {"_checks"},
-    {"_gram", "kernels", "datasets", "benchmarking"},
+    {"_floats", "_gram", "kernels", "datasets", "benchmarking"},
     {"lap"},
     {"semantic", "rsm"},
     {"cka", "cca", "plot", "_demo_figure", "torch"},

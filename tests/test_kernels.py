@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from semrsm.kernels import check_kernels, check_sigma, kernels_from_objective, sigma_squared
+import semrsm
+
+from semrsm.kernels import check_kernels, check_sigma, kernels_from_objective, median_distance
 
 
 def test_kernels_match_vectors():
@@ -21,13 +23,28 @@ def test_kernels_match_vectors():
 
 def test_median_over_distinct_nonzero_pairs():
     sq = np.array([[0.0, 1.0, 4.0], [1.0, 0.0, 0.0], [4.0, 0.0, 0.0]])
-    assert sigma_squared(sq, True, "median") == 2.5
-    assert sigma_squared(np.zeros((2, 2)), True, "median") == 1.0
-    # the authors' rule: the lower of the two middle values, then 1e-3 on sigma
-    assert sigma_squared(sq, True, "authors") == pytest.approx((1.0 + 1e-3) ** 2, rel=1e-15)
-    assert sigma_squared(sq, False, "authors") == pytest.approx((1.0 + 1e-3) ** 2, rel=1e-15)  # 1 1 4 4
-    assert sigma_squared(np.array([[9.0, 4.0, 1.0]]), False, "authors") == pytest.approx(2.001 ** 2, rel=1e-15)
-    assert sigma_squared(np.zeros((2, 2)), True, "authors") == 1.0
+    assert median_distance(sq, True) == 2.5
+    assert median_distance(np.zeros((2, 2)), True) is None
+    # the authors' rule takes the lower of the two middle values
+    assert median_distance(sq, True, lower=True) == 1.0
+    assert median_distance(sq, False, lower=True) == 1.0  # 1 1 4 4
+    assert median_distance(np.array([[9.0, 4.0, 1.0]]), False, lower=True) == 4.0
+
+
+@pytest.mark.parametrize("rule", ["median", "authors"])
+def test_sigma_rules_give_their_bandwidths(rule):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(7, 5))
+    sq = (x ** 2).sum(1)
+    dist = ((x[:, None] - x[None]) ** 2).sum(-1)
+    upper = dist[np.triu_indices(7, 1)]
+    # then 1e-3 on sigma: sqrt of the lower median of the 21 distances (the 11th), plus 1e-3
+    s2 = np.median(upper) if rule == "median" else (np.sqrt(np.sort(upper)[10]) + 1e-3) ** 2
+    got = kernels_from_objective(x @ x.T, sq, sq, ["rbf"], symmetric=True, sigma=rule)["rbf"]
+    np.testing.assert_allclose(got, np.exp(-dist / (2 * s2)), rtol=1e-12, atol=1e-14)
+    assert (np.diag(got) == 1.0).all()
+    assert kernels_from_objective(np.zeros((2, 2)), np.zeros(2), np.zeros(2), ["rbf"], symmetric=True,
+                                  sigma=rule)["rbf"].tolist() == [[1.0, 1.0], [1.0, 1.0]]
 
 
 def test_check_sigma():
@@ -40,7 +57,8 @@ def test_check_sigma():
 
 def test_zero_samples_have_cosine_zero():
     obj = np.zeros((2, 2))
-    got = kernels_from_objective(obj, np.array([0.0, 1.0]), np.array([0.0, 1.0]), ["cosine"], symmetric=True)
+    with pytest.warns(semrsm.UnreliableResultWarning, match="1 sample.* of x are all zero .the first: 0.*themselves"):
+        got = kernels_from_objective(obj, np.array([0.0, 1.0]), np.array([0.0, 1.0]), ["cosine"], symmetric=True)
     np.testing.assert_array_equal(got["cosine"], [[0.0, 0.0], [0.0, 1.0]])
 
 

@@ -122,7 +122,7 @@ def test_bad_audit_options(features, audit, threshold, error):
 def test_audit_that_does_not_fit_the_budget_fails_before_the_run(features):
     big = np.repeat(features, 8, axis=1)  # S = 288: the exact block needs more than the windows
     with pytest.raises(ValueError, match="audit's exact solves do not fit"):
-        semrsm.semantic_rsm(big, matcher="batch_optimal", window=8, layout="NSC", audit=3, max_memory=150_000,
+        semrsm.semantic_rsm(big, matcher="batch_optimal", window=8, layout="NSC", audit=3, max_memory=500_000,
                             threads=1)
 
 
@@ -168,3 +168,19 @@ def test_pair_objectives_bad_pairs(features):
     for pairs in ([[0, 14]], [[-1, 0]], [[0.5, 1]], [0, 1]):
         with pytest.raises(ValueError, match="pairs"):
             pair_objectives(features, pairs, layout="NSC")
+
+
+def test_audit_and_pair_objectives_at_the_samples_own_scale(features):
+    """Samples far from 1 are solved rescaled by powers of two: what the audit reports and what
+    pair_objectives returns is at the samples' own scale, exactly."""
+    tiny = np.ldexp(features, -100)
+    pairs = np.array([[0, 1], [3, 2], [5, 5]])
+    np.testing.assert_array_equal(pair_objectives(tiny, pairs, layout="NSC"),
+                                  np.ldexp(pair_objectives(features, pairs, layout="NSC"), -200))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MatchingQualityWarning)
+        _, small = semrsm.semantic_rsm(tiny, matcher="greedy", layout="NSC", audit=4)
+        _, plain = semrsm.semantic_rsm(features, matcher="greedy", layout="NSC", audit=4)
+    np.testing.assert_array_equal(small.objective, np.ldexp(plain.objective, -200))
+    np.testing.assert_array_equal(small.optimum, np.ldexp(plain.optimum, -200))
+    np.testing.assert_array_equal(small.quality, plain.quality)

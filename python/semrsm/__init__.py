@@ -5,6 +5,7 @@ The engine is compiled C++ (and CUDA where built); this package validates input 
 
 from ._core import __version__
 from ._backend import backends, cuda_available
+from ._checks import UnreliableResultWarning
 from .lap import LapResult, linear_sum_assignment, solve
 from .rsm import rsm
 from .semantic import semantic_rsm
@@ -17,4 +18,4 @@ __all__ = ["__version__", "backends", "cuda_available", "LapResult", "linear_sum
            "rsm", "semantic_rsm",
            "cka", "linear_cka", "rbf_cka", "MinibatchCKA", "canonical_correlations", "mean_r2_cca",
            "mean_rho_cca", "svcca", "pwcca", "r2_lr", "similarity_matrix", "SimilarityMatrix",
-           "compare_kinds", "KindComparison"]
+           "compare_kinds", "KindComparison", "UnreliableResultWarning"]

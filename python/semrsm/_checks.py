@@ -7,15 +7,24 @@ arrays for the similarity measures (float64, finite, enough samples), and the sc
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._backend import array_module, is_cupy_array, to_numpy
 
-__all__ = ["as_features", "as_finite_samples", "as_float64", "as_pairs", "as_real", "as_real_array", "check_choice",
-           "check_count", "check_flag", "check_samples", "check_threads", "engine_dtype", "first_bad_index",
-           "format_index", "positive_number", "raise_if_not_finite", "same_samples"]
+__all__ = ["UnreliableResultWarning", "as_features", "as_finite_samples", "as_float64", "as_pairs", "as_real",
+           "as_real_array", "check_choice", "check_count", "check_flag", "check_samples", "check_threads",
+           "engine_dtype", "first_bad_index", "format_index", "positive_number", "raise_if_not_finite",
+           "same_samples"]
 
 _ENGINE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class UnreliableResultWarning(UserWarning):
+    """A result was computed as asked, but says little: biased CKA that independent representations
+    would nearly match, a Gram matrix far from symmetric, a cosine of an all-zero sample. The message
+    names the remedy (debiased CKA, more samples, ...)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,9 +181,9 @@ def as_finite_samples(x, name: str, *, ndims: tuple[int, ...], xp):
             raise ValueError(f"{name} is empty (shape {arr.shape})")
     else:
         arr = as_real_array(x, name, ndims=ndims)
-    finite = array_module(arr).isfinite(arr)
-    if not bool(finite.all()):
-        bad = first_bad_index(~to_numpy(finite))
+    # two passes without a temporary (NaN propagates through max and min); the mask only to say where
+    if not (math.isfinite(float(arr.max())) and math.isfinite(float(arr.min()))):
+        bad = first_bad_index(~to_numpy(array_module(arr).isfinite(arr)))
         raise ValueError(f"{name}{format_index(bad)} is {to_numpy(arr[bad])}; samples must be finite")
     return arr if xp is np else xp.asarray(arr)
 
@@ -202,10 +211,17 @@ def as_real(x, name: str, min_ndim: int):
     return x
 
 
+def _sum_is_finite(arr) -> bool:
+    """One pass, no temporary: False for a NaN or an infinity, and also when finite values sum past
+    the largest float (then raise_if_not_finite looks at each value)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(float(arr.sum())))
+
+
 def as_float64(x, name: str, xp, *, min_ndim: int = 1):
     """``x`` as a float64 array of module ``xp``, after checking its type and finiteness."""
     arr = xp.asarray(as_real(x, name, min_ndim), dtype=xp.float64)
-    if not np.isfinite(float(arr.sum())):  # one pass, no temporary; overflow is looked at too
+    if not _sum_is_finite(arr):
         raise_if_not_finite(arr, name, xp)
     return arr
 
@@ -230,7 +246,7 @@ def as_features(x, name: str, xp, *, min_samples: int = 2, convert: bool = True)
         arr = as_float64(x, name, xp)
     else:
         arr = as_real(x, name, 1)
-        if arr.dtype.kind == "f" and not np.isfinite(float(arr.sum())):  # one pass, no temporary
+        if arr.dtype.kind == "f" and not _sum_is_finite(arr):
             raise_if_not_finite(arr, name, array_module(arr))
     if arr.ndim < 2:
         raise ValueError(f"{name} must have a sample axis and at least one feature axis, shape (N, D) "

@@ -14,18 +14,31 @@ Kornblith, ICLR 2021) averages the unbiased HSIC over minibatches.
 Every function takes NumPy or CuPy arrays; a CuPy input keeps the work on its GPU (a NumPy
 argument next to it is copied there). Sums accumulate in float64, and the scalar results come
 back as Python floats, small matrices as NumPy arrays.
+
+What the numbers mean. CKA is invariant to scaling either representation, so every input of
+finite magnitude is first multiplied by the power of two that takes its largest entry to [0.5, 1)
+(exact): nothing overflows or underflows, and a NaN is never clipped into range (a result that is
+not finite raises). Of N = 2 samples CKA is 1 whatever they are, and is refused (N >= 3; N >= 4
+debiased). Biased CKA is inflated when the representations have about as many effective dimensions
+as there are samples (N << D): unrelated ones score sqrt(r_X r_Y) / (N - 1) on average, r the
+effective rank (:func:`chance_level`; 0.98 for independent Gaussian features with N = 12, D = 1000),
+and an :class:`semrsm.UnreliableResultWarning` names the remedy (``debiased=True``, more samples)
+when that is 1/2 or more. The debiased estimator is 0 on average for unrelated representations.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Optional
 
 import numpy as np
 
 from ._backend import array_module, to_numpy
-from ._checks import (as_features, as_float64, check_choice, check_flag, check_samples, positive_number,
-                      raise_if_not_finite, same_samples)
-from ._gram import CONSTANT_RTOL, abs_max, center_features, centered_gram, rbf_from_features
+from ._checks import (UnreliableResultWarning, as_features, as_float64, check_choice, check_flag, check_samples,
+                      positive_number, same_samples)
+from ._gram import (CONSTANT_RTOL, MIRROR_ROWS, abs_max, center_features, centered_gram, finite_exponent,
+                    rbf_from_features)
 
 __all__ = ["LINEAR_METHODS", "RBF_MEDIANS", "MinibatchCKA", "Prepared", "check_median", "check_rsm", "cka", "cka_of",
            "gram_linear", "gram_rbf", "linear_cka", "rbf_cka"]
@@ -35,10 +48,28 @@ __all__ = ["LINEAR_METHODS", "RBF_MEDIANS", "MinibatchCKA", "Prepared", "check_m
 _CANCEL_RTOL = 1e-10
 #: How :func:`linear_cka` computes: in feature space, through Gram matrices, or whichever is cheaper.
 LINEAR_METHODS = ("auto", "features", "gram")
+#: Biased CKA warns when representations with the same spectra but unrelated would score at least
+#: this on average (:func:`chance_level`): then its value says little about how related they are.
+CHANCE_WARN = 0.5
+#: ``cka`` warns when the antisymmetric part of K, centred, exceeds this fraction of its centred
+#: symmetric part (Frobenius norms): CKA ignores it. An approximate matcher's RSM of x against a
+#: copy of x stays well below (greedy on random ReLU features: 0.09); a cross RSM of two different
+#: sets of samples does not.
+ASYMMETRY_WARN = 0.25
 
 
 def check_threshold(threshold) -> float:
     return positive_number(threshold, "threshold")
+
+
+def check_cka_samples(n: int, debiased: bool, name: str) -> None:
+    """N >= 4 for the debiased estimator, N >= 3 for the biased one: of N = 2 samples, CKA is 1
+    whatever they are."""
+    if debiased:
+        check_samples(n, 4, name)
+    elif n < 3:
+        raise ValueError(f"{name} has {n} sample(s); CKA needs at least 3: of 2 samples it is 1 whatever they are "
+                         f"(centred, every 2 x 2 Gram matrix is a multiple of [[1, -1], [-1, 1]])")
 
 
 def gram_linear(x):
@@ -71,7 +102,7 @@ def gram_rbf(x, threshold: float = 1.0, median: str = "all"):
     xp = array_module(x)
     threshold = check_threshold(threshold)
     median = check_median(median)
-    return rbf_from_features(as_features(x, "X", xp, convert=False), threshold, median, "X", xp)
+    return rbf_from_features(as_features(x, "X", xp, min_samples=1, convert=False), threshold, median, "X", xp)
 
 
 def _symmetric_part(k):
@@ -122,7 +153,7 @@ class Prepared:
     kept unnormalised (times (N - 1)^2, or N (N - 3) when debiased); the factor cancels in CKA.
     """
 
-    __slots__ = ("xp", "n", "debiased", "name", "features", "gram", "rows", "total", "self_hsic")
+    __slots__ = ("xp", "n", "debiased", "name", "features", "gram", "rows", "total", "self_hsic", "trace")
 
     def __init__(self, xp, debiased: bool, name: str, *, features=None, gram=None):
         self.xp, self.debiased, self.name = xp, debiased, name
@@ -131,8 +162,10 @@ class Prepared:
         self.rows = self.total = None
         if features is None:
             self.self_hsic = float(xp.vdot(gram.ravel(), gram.ravel()))
+            self.trace = float(xp.trace(gram))
             return
         self.self_hsic = float(xp.linalg.norm(features.T @ features)) ** 2
+        self.trace = float(xp.vdot(features.ravel(), features.ravel()))  # tr(Xc Xc^T)
         if debiased:
             self.rows = xp.einsum("ij,ij->i", features, features)
             self.total = float(self.rows.sum())
@@ -144,28 +177,28 @@ class Prepared:
 
     @classmethod
     def from_features(cls, f, debiased: bool, name: str, method: str = "auto", xp=None):
-        """Prepare (N, D) features of any real dtype (``as_features(..., convert=False)``): keep
-        them centred in float64 (``method="features"``) or only their centred Gram matrix
-        (``"gram"``). ``"auto"``: the Gram matrix when 2 D >= N, the cheaper choice against a
-        partner of the same width (see :func:`linear_cka`)."""
+        """Prepare (N, D) features of any real dtype and any finite magnitude
+        (``as_features(..., convert=False)``): keep them centred in float64 (``method="features"``)
+        or only their centred Gram matrix (``"gram"``), either times a power of two that keeps every
+        HSIC inside float64 (CKA is scale-invariant). ``"auto"``: the Gram matrix when 2 D >= N, the
+        cheaper choice against a partner of the same width (see :func:`linear_cka`)."""
         xp = array_module(f) if xp is None else xp
         n, d = f.shape
         if method == "gram" or (method == "auto" and 2 * d >= n):
-            gram = centered_gram(f, name, xp)  # already H K H: the features are centred
+            gram, _ = centered_gram(f, name, xp)  # already H K H: the features are centred
             if debiased:
                 scale = abs_max(gram)
                 gram = _center_gram(gram, True, xp)
                 _check_centered_gram(gram, scale, name, True)
             return cls(xp, debiased, name, gram=gram)
-        fc = xp.asarray(f, dtype=xp.float64)
-        if not np.isfinite(float(fc.sum())):
-            raise_if_not_finite(fc, name, xp)
-        return cls(xp, debiased, name, features=center_features(fc, name, xp))
+        return cls(xp, debiased, name, features=center_features(f, name, xp))
 
     @classmethod
     def from_gram(cls, k, debiased: bool, name: str):
-        """Centre a symmetric (N, N) float64 Gram matrix / RSM, in place."""
+        """Centre a symmetric (N, N) float64 Gram matrix / RSM of any finite magnitude, in place,
+        after multiplying it by the power of two that takes its largest entry to [0.5, 1)."""
         xp = array_module(k)
+        xp.ldexp(k, -finite_exponent(k, name, xp), out=k)
         scale = abs_max(k)
         kc = _center_gram(k, debiased, xp)
         _check_centered_gram(kc, scale, name, debiased)
@@ -194,11 +227,39 @@ def _debias_terms(a: Prepared, b: Prepared) -> float:
     return -n / (n - 2) * float(a.rows @ b.rows) + a.total * b.total / ((n - 1) * (n - 2))
 
 
+def chance_level(a: Prepared, b: Prepared) -> float:
+    """The mean biased CKA of two representations with the spectra of ``a`` and ``b`` but unrelated:
+    with Kc, Lc the centred Gram matrices, and Lc's eigenvectors turned by a random rotation of the
+    N - 1 dimensions that centring leaves, E <Kc, Lc> = tr(Kc) tr(Lc) / (N - 1), so
+
+        E CKA = sqrt(r_a r_b) / (N - 1),   r = tr(Kc)^2 / ||Kc||_F^2
+
+    where r, the effective rank, is at most N - 1. It is near 1 when both representations have
+    about as many effective dimensions as samples (N << D: Kc is nearly a multiple of the
+    centring matrix, whatever the data), which is the bias that debiased CKA removes."""
+    return a.trace * b.trace / ((a.n - 1) * math.sqrt(a.self_hsic) * math.sqrt(b.self_hsic))
+
+
 def cka_of(a: Prepared, b: Prepared) -> float:
-    """CKA of two prepared representations, clipped to [-1, 1] against rounding."""
+    """CKA of two prepared representations, clipped to [-1, 1] against rounding (a NaN or an
+    infinity, never: they raise). Biased CKA warns when its :func:`chance_level` is CHANCE_WARN or
+    more."""
     if a.n != b.n:
         same_samples(a.n, b.n, (a.name, b.name))
-    value = _cross(a, b) / np.sqrt(a.self_hsic * b.self_hsic)
+    cross = _cross(a, b)
+    value = cross / (math.sqrt(a.self_hsic) * math.sqrt(b.self_hsic))
+    if not math.isfinite(value):
+        raise ValueError(f"CKA of {a.name} and {b.name} is {value}: HSIC overflowed float64 (HSIC({a.name}, "
+                         f"{b.name}) = {cross:.3g}, HSIC({a.name}, {a.name}) = {a.self_hsic:.3g}, HSIC({b.name}, "
+                         f"{b.name}) = {b.self_hsic:.3g}, unnormalised)")
+    if not a.debiased:
+        chance = chance_level(a, b)
+        if chance >= CHANCE_WARN:
+            ranks = [p.trace ** 2 / p.self_hsic for p in (a, b)]
+            warnings.warn(f"biased CKA of {a.name} and {b.name} says little with N = {a.n} samples: unrelated "
+                          f"representations with their spectra score {chance:.2f} on average (effective ranks "
+                          f"{ranks[0]:.1f} and {ranks[1]:.1f} of at most N - 1 = {a.n - 1}); use debiased=True, or "
+                          f"more samples than effective dimensions", UnreliableResultWarning, stacklevel=3)
     return float(min(1.0, max(-1.0, value)))
 
 
@@ -207,12 +268,39 @@ def cka_of(a: Prepared, b: Prepared) -> float:
 
 
 def check_rsm(k, name: str, xp, min_samples: int):
-    """A square, finite float64 matrix of ``xp``; its symmetric part."""
+    """A square, finite float64 matrix of ``xp``: its symmetric part, times the power of two that takes
+    its largest entry to [0.5, 1) (so that the sum cannot overflow; CKA is scale-invariant). Warns
+    when K is far from symmetric (:data:`ASYMMETRY_WARN`)."""
     arr = as_float64(k, name, xp)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
         raise ValueError(f"{name} must be a square N x N RSM / Gram matrix; got shape {arr.shape}")
     check_samples(arr.shape[0], min_samples, name)
-    return _symmetric_part(arr)
+    scaled = xp.ldexp(arr, -finite_exponent(arr, name, xp))
+    asymmetry = centred_asymmetry(scaled)
+    if asymmetry > ASYMMETRY_WARN:
+        warnings.warn(f"{name} is not symmetric: its antisymmetric part, centred, is {asymmetry:.2g} times its "
+                      f"symmetric part, and CKA uses only (K + K^T) / 2. A Gram matrix or RSM of one set of samples "
+                      f"is symmetric; is {name} an RSM of two different sets?", UnreliableResultWarning, stacklevel=3)
+    return _symmetric_part(scaled)
+
+
+def centred_asymmetry(m) -> float:
+    """||H A H||_F / ||H S H||_F for S = (M + M^T) / 2, A = (M - M^T) / 2 and H the centring matrix
+    (0 when H S H = 0), from sums over row blocks: ||H M H||^2 = ||M||^2 - (||M 1||^2 + ||M^T 1||^2) / N
+    + (1^T M 1)^2 / N^2, with ||S||^2 and ||A||^2 from ||M||^2 and <M, M^T>."""
+    xp = array_module(m)
+    n = m.shape[0]
+    squares = transposed = 0.0
+    for start in range(0, n, MIRROR_ROWS):
+        rows = m[start:start + MIRROR_ROWS]
+        squares += float(xp.vdot(rows.ravel(), rows.ravel()))
+        transposed += float((rows * m[:, start:start + MIRROR_ROWS].T).sum())
+    row_sums, column_sums = m.sum(axis=1), m.sum(axis=0)
+    total = float(row_sums.sum())
+    symmetric_sums, antisymmetric_sums = (row_sums + column_sums) / 2, (row_sums - column_sums) / 2
+    symmetric = (squares + transposed) / 2 - 2 * float(symmetric_sums @ symmetric_sums) / n + (total / n) ** 2
+    antisymmetric = (squares - transposed) / 2 - 2 * float(antisymmetric_sums @ antisymmetric_sums) / n
+    return math.sqrt(max(antisymmetric, 0.0) / symmetric) if symmetric > 0 else 0.0
 
 
 def cka(K, L, debiased: bool = False) -> float:
@@ -237,10 +325,17 @@ def cka(K, L, debiased: bool = False) -> float:
     Raises
     ------
     ValueError
-        Non-square or differently sized matrices, N < 2 (N < 4 when debiased), NaN or infinite
+        Non-square or differently sized matrices, N < 3 (N < 4 when debiased), NaN or infinite
         entries (with their position), or a matrix that is constant after centring (CKA undefined).
     TypeError
         Complex or non-numeric input.
+
+    Warns
+    -----
+    UnreliableResultWarning
+        Biased CKA whose chance level is 1/2 or more (see the module), or a K or L whose
+        antisymmetric part, centred, exceeds 1/4 of its symmetric part (a cross RSM of two sets of
+        samples, not a kernel matrix: only the symmetric part enters).
 
     Examples
     --------
@@ -251,9 +346,9 @@ def cka(K, L, debiased: bool = False) -> float:
     """
     debiased = check_flag(debiased, "debiased")
     xp = array_module(K, L)
-    minimum = 4 if debiased else 2
-    k = check_rsm(K, "K", xp, minimum)
-    l_ = check_rsm(L, "L", xp, minimum)
+    k = check_rsm(K, "K", xp, 1)
+    l_ = check_rsm(L, "L", xp, 1)
+    check_cka_samples(k.shape[0], debiased, "K")
     same_samples(k.shape[0], l_.shape[0], ("K", "L"))
     return cka_of(Prepared.from_gram(k, debiased, "K"), Prepared.from_gram(l_, debiased, "L"))
 
@@ -284,17 +379,21 @@ def linear_cka(X, Y, debiased: bool = False, method: str = "auto") -> float:
     Raises
     ------
     ValueError
-        Different N, too few samples, non-finite values, or a representation that is constant
-        across samples.
+        Different N, too few samples (N < 3, N < 4 debiased), non-finite values, or a representation
+        that is constant across samples.
     TypeError
         Complex or non-numeric input.
+
+    Warns
+    -----
+    UnreliableResultWarning
+        Biased CKA whose chance level is 1/2 or more: N too small for the effective dimensions
+        (see the module); use ``debiased=True`` or more samples.
     """
     debiased = check_flag(debiased, "debiased")
     method = check_choice(method, "method", LINEAR_METHODS)
     xp = array_module(X, Y)
-    minimum = 4 if debiased else 2
-    fx = as_features(X, "X", xp, min_samples=minimum, convert=False)
-    fy = as_features(Y, "Y", xp, min_samples=minimum, convert=False)
+    fx, fy = _feature_pair(X, Y, debiased, xp)
     n = fx.shape[0]
     same_samples(n, fy.shape[0])
     if method == "auto":
@@ -330,18 +429,36 @@ def rbf_cka(X, Y, threshold: float = 1.0, debiased: bool = False, median: str = 
     ------
     ValueError
         As :func:`linear_cka`; also when the median is 0 (with ``"all"``: most samples coincide).
+
+    Warns
+    -----
+    UnreliableResultWarning
+        As :func:`linear_cka`. A small threshold makes every RBF Gram matrix nearly the identity,
+        whose chance level is near 1.
+
+    Notes
+    -----
+    Any positive finite threshold is taken: as it tends to 0 both kernels tend to the identity and
+    CKA to 1; as it grows, RBF CKA tends to linear CKA (exp(-z) = 1 - z + ..., and centring removes
+    the 1). Squared distances within the rounding of their computation are 0 (identical samples).
     """
     debiased = check_flag(debiased, "debiased")
     threshold = check_threshold(threshold)
     median = check_median(median)
     xp = array_module(X, Y)
-    minimum = 4 if debiased else 2
-    fx = as_features(X, "X", xp, min_samples=minimum, convert=False)
-    fy = as_features(Y, "Y", xp, min_samples=minimum, convert=False)
-    same_samples(fx.shape[0], fy.shape[0])
-    kx = rbf_from_features(fx, threshold, median, "X", xp)
-    ky = rbf_from_features(fy, threshold, median, "Y", xp)
+    fx, fy = _feature_pair(X, Y, debiased, xp)
+    kx = rbf_from_features(fx, threshold, median, "X", xp, minus_one=True)
+    ky = rbf_from_features(fy, threshold, median, "Y", xp, minus_one=True)
     return cka_of(Prepared.from_gram(kx, debiased, "X"), Prepared.from_gram(ky, debiased, "Y"))
+
+
+def _feature_pair(X, Y, debiased: bool, xp):
+    """Both representations as (N, D) features in their own dtypes, checked for CKA."""
+    fx = as_features(X, "X", xp, min_samples=1, convert=False)
+    fy = as_features(Y, "Y", xp, min_samples=1, convert=False)
+    check_cka_samples(fx.shape[0], debiased, "X")
+    same_samples(fx.shape[0], fy.shape[0])
+    return fx, fy
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,6 +488,10 @@ class MinibatchCKA:
     arrays): the result is then every layer of ``x`` against every layer of ``y``, and each
     layer's Gram matrix is computed once per batch.
 
+    Batches may differ in magnitude by any finite factor: the sums are kept as mantissas and powers
+    of two per layer, so a batch 1e150 times larger dominates them as it should, and batches far
+    below the largest add what they are worth (down to nothing), instead of overflowing.
+
     Examples
     --------
     >>> import numpy as np
@@ -389,7 +510,12 @@ class MinibatchCKA:
 
     def reset(self) -> "MinibatchCKA":
         """Forget every batch seen so far."""
+        # HSIC sums as mantissas and per-layer powers of two: the sum over batches of HSIC(a, b) is
+        # _xy[a, b] * 2^(_gx[a] + _gy[b]), and _xx[a] * 2^(2 _gx[a]), _yy[b] * 2^(2 _gy[b]), so that
+        # batches of any finite magnitude add up (those far below the largest underflow to 0, their
+        # share of the sum). _yy and _gy are None when x is compared with itself.
         self._xy = self._xx = self._yy = None
+        self._gx = self._gy = None
         self._structure = None
         self.labels_a: Optional[list] = None
         self.labels_b: Optional[list] = None
@@ -399,7 +525,9 @@ class MinibatchCKA:
 
     @staticmethod
     def _u_centred(arrays, labels, name: str, xp, n: Optional[int]):
-        grams = []
+        """The U-centred Gram matrices of a batch's layers, flattened, and each one's power of two:
+        the true one is ``ldexp(row, exponent)``."""
+        grams, exponents = [], []
         for label, x in zip(labels, arrays):
             where = name if len(arrays) == 1 else f"{name}[{label!r}]"
             f = as_features(x, where, xp, min_samples=4, convert=False)
@@ -407,8 +535,29 @@ class MinibatchCKA:
                 raise ValueError(f"every layer of a batch must have the same number of samples; "
                                  f"{where} has {f.shape[0]}, expected {n}")
             n = f.shape[0]
-            grams.append(_center_gram(centered_gram(f, where, xp, allow_constant=True), True, xp).ravel())
-        return xp.stack(grams), n
+            gram, exponent = centered_gram(f, where, xp, allow_constant=True)
+            grams.append(_center_gram(gram, True, xp).ravel())
+            exponents.append(2 * exponent)
+        return xp.stack(grams), np.array(exponents), n
+
+    def _check_structure(self, structure) -> None:
+        if self._structure is None or structure == self._structure:
+            return
+        labels_a, single_a, labels_b, single_b, itself = structure
+
+        def side(labels, single):
+            return "one array" if single else f"layers {list(labels)}"
+
+        first, now = self._structure, structure
+        if first[4] != itself:
+            was, becomes = ("x with itself (update(x))", "passes y") if first[4] else \
+                ("x with y (update(x, y))", "passes no y")
+            raise ValueError(f"the first batch compared {was}; this one {becomes}: every batch must compare the "
+                             f"same representations")
+        for where, before, after in (("x", first[:2], now[:2]), ("y", first[2:4], now[2:4])):
+            if before != after:
+                raise ValueError(f"the {where} of this batch differs from that of the first batch: {side(*after)} "
+                                 f"where the first had {side(*before)}")
 
     def update(self, x, y=None) -> "MinibatchCKA":
         """Add one minibatch.
@@ -416,10 +565,11 @@ class MinibatchCKA:
         Parameters
         ----------
         x : array (B, ...) or list/dict of such arrays (layers)
-            Features of the batch's B >= 4 samples (flattened per sample).
+            Features of the batch's B >= 4 samples (flattened per sample), of any finite magnitude.
         y : same kinds as x, optional
             The other representation(s) of the same B samples; omitted: ``x`` against itself.
-            The number of layers and their labels must stay the same from batch to batch.
+            The number of layers and their labels must stay the same from batch to batch, and so
+            must whether y is given.
 
         Returns
         -------
@@ -429,28 +579,45 @@ class MinibatchCKA:
         labels_a, arrays_a, single_a = _layers(x, "x")
         labels_b, arrays_b, single_b = (labels_a, arrays_a, single_a) if y is None else _layers(y, "y")
         structure = (tuple(labels_a), single_a, tuple(labels_b), single_b, y is None)
-        if self._structure is not None and structure != self._structure:
-            raise ValueError("the layers of this batch differ from those of the first batch "
-                             f"(x: {labels_a}, y: {labels_b} vs x: {self.labels_a}, y: {self.labels_b})")
+        self._check_structure(structure)
         xp = array_module(*arrays_a, *arrays_b)
-        ua, n = self._u_centred(arrays_a, labels_a, "x", xp, None)
-        ub = ua if y is None else self._u_centred(arrays_b, labels_b, "y", xp, n)[0]
+        if self._xy is not None and array_module(self._xy) is not xp:
+            raise TypeError("batches mix NumPy and CuPy arrays; feed every batch from the same device")
+        ua, gx, n = self._u_centred(arrays_a, labels_a, "x", xp, None)
         scale = 1.0 / (n * (n - 3))
-        xy = (ua @ ub.T) * scale
         xx = xp.einsum("ij,ij->i", ua, ua) * scale
-        yy = xx if y is None else xp.einsum("ij,ij->i", ub, ub) * scale
+        if y is None:
+            xy, yy, gy = (ua @ ua.T) * scale, None, None
+        else:
+            ub, gy, _ = self._u_centred(arrays_b, labels_b, "y", xp, n)
+            xy = (ua @ ub.T) * scale
+            yy = xp.einsum("ij,ij->i", ub, ub) * scale
         if self._xy is None:
-            self._xy, self._xx, self._yy = xy, xx, yy
+            self._xy, self._xx, self._yy, self._gx, self._gy = xy, xx, yy, gx, gy
             self._structure, self.labels_a, self.labels_b = structure, labels_a, labels_b
         else:
-            if array_module(self._xy) is not xp:
-                raise TypeError("batches mix NumPy and CuPy arrays; feed every batch from the same device")
-            self._xy += xy
-            self._xx += xx
-            self._yy += yy
+            self._add(xp, xy, xx, yy, gx, gy)
         self.batches += 1
         self.samples += n
         return self
+
+    def _add(self, xp, xy, xx, yy, gx, gy) -> None:
+        """Add a batch's HSIC values (powers of two gx, gy per layer) to the sums, on the larger of
+        the two exponents of each layer."""
+        new_gx = np.maximum(self._gx, gx)
+        new_gy = new_gx if gy is None else np.maximum(self._gy, gy)
+        old_gy, gy = (self._gx, gx) if gy is None else (self._gy, gy)
+
+        def shift(before, after):
+            return xp.asarray(before - after, dtype=xp.int32)
+
+        self._xy = (xp.ldexp(self._xy, shift(self._gx, new_gx)[:, None] + shift(old_gy, new_gy)[None, :])
+                    + xp.ldexp(xy, shift(gx, new_gx)[:, None] + shift(gy, new_gy)[None, :]))
+        self._xx = xp.ldexp(self._xx, 2 * shift(self._gx, new_gx)) + xp.ldexp(xx, 2 * shift(gx, new_gx))
+        if yy is not None:
+            self._yy = xp.ldexp(self._yy, 2 * shift(self._gy, new_gy)) + xp.ldexp(yy, 2 * shift(gy, new_gy))
+            self._gy = new_gy
+        self._gx = new_gx
 
     def compute(self):
         """CKA over the batches seen so far.
@@ -469,14 +636,16 @@ class MinibatchCKA:
         """
         if self._xy is None:
             raise ValueError("MinibatchCKA has seen no batch yet; call update() first")
-        xy, xx, yy = (to_numpy(a) for a in (self._xy, self._xx, self._yy))
+        xy, xx = to_numpy(self._xy), to_numpy(self._xx)
+        yy = xx if self._yy is None else to_numpy(self._yy)
         for label, value, side in [(lb, v, "x") for lb, v in zip(self.labels_a, xx)] + \
                                   [(lb, v, "y") for lb, v in zip(self.labels_b, yy)]:
             if not value > 0.0:
                 where = side if self._structure[1 if side == "x" else 3] else f"{side}[{label!r}]"
                 raise ValueError(f"{where} has no variance over the batches seen (its unbiased HSIC "
                                  f"with itself is {value:.3g}): CKA is undefined")
-        values = np.clip(xy / np.sqrt(np.outer(xx, yy)), -1.0, 1.0)
+        # the powers of two cancel: 2^(gx + gy) / sqrt(2^(2 gx) 2^(2 gy))
+        values = np.clip(xy / np.outer(np.sqrt(xx), np.sqrt(yy)), -1.0, 1.0)
         if self._structure[1] and self._structure[3]:
             return float(values[0, 0])
         return values

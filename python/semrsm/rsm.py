@@ -7,6 +7,7 @@ from typing import Optional, Sequence, Union
 
 from ._backend import resolve
 from ._checks import as_finite_samples
+from ._floats import distance_rounding, sum_rounding
 from ._gram import inner_products
 from .kernels import check_kernels, check_sigma, kernels_from_objective
 
@@ -41,6 +42,12 @@ def rsm(x, y=None, kernel: Union[str, Sequence[str]] = "cosine", *, sigma: Union
     Returns
     -------
     ndarray of float64, shape (N, M), or dict of them; CuPy arrays for CuPy input.
+
+    Notes
+    -----
+    As :func:`semrsm.semantic_rsm`: samples of any finite magnitude (rescaled by powers of two where
+    they lie outside [2^-40, 2^40)), a ValueError for inner products beyond float64, squared
+    distances within rounding of 0 set to 0, cosine 0 (and a warning) for an all-zero sample.
     """
     names, single = check_kernels(kernel)
     sigma = check_sigma(sigma)
@@ -55,6 +62,9 @@ def _rsm(x, y, names, single, sigma, xp):
     fy = fx if y is None else _flat_samples(y, "y", xp)
     if fy.shape[1] != fx.shape[1]:
         raise ValueError(f"x and y differ in features per sample: {fx.shape[1]} vs {fy.shape[1]}")
-    objective, sq_x, sq_y = inner_products(fx, None if y is None else fy)
-    out = kernels_from_objective(objective, sq_x, sq_y, names, symmetric=y is None, sigma=sigma)
+    objective, sq_x, sq_y, a, b = inner_products(fx, None if y is None else fy)
+    # both the inner products and the norms are float64 sums of D products
+    terms = fx.shape[1]
+    out = kernels_from_objective(objective, sq_x, sq_y, names, symmetric=y is None, sigma=sigma, exponents=(a, b),
+                                 rounding=distance_rounding(terms, sum_rounding(terms)), overwrite=True)
     return out[names[0]] if single else out

@@ -3,6 +3,7 @@ and semantic with spatio-semantic RSMs layer by layer (Wald et al., 2024, their 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
@@ -12,7 +13,7 @@ from tqdm.auto import tqdm
 
 from . import cca as _cca
 from ._backend import array_module
-from ._checks import as_features, check_choice, check_flag
+from ._checks import UnreliableResultWarning, as_features, check_choice, check_flag
 from ._gram import rbf_from_features
 from .cka import LINEAR_METHODS, Prepared, check_median, check_rsm, check_threshold, cka, cka_of
 from .rsm import rsm
@@ -78,7 +79,7 @@ def _prep_linear(x, name, xp, debiased=False, method="auto"):
 
 
 def _prep_rbf(x, name, xp, threshold=1.0, debiased=False, median="all"):
-    gram = rbf_from_features(x, check_threshold(threshold), check_median(median), name, xp)
+    gram = rbf_from_features(x, check_threshold(threshold), check_median(median), name, xp, minus_one=True)
     return Prepared.from_gram(gram, check_flag(debiased, "debiased"), name)
 
 
@@ -92,7 +93,7 @@ def _prep_subspace(x, name, xp, keep=None):
 
 
 def _cka_min_samples(options):
-    return 4 if options["debiased"] else 2
+    return 4 if options["debiased"] else 3  # of 2 samples, biased CKA is 1 whatever they are
 
 
 def _cca_min_samples(options):
@@ -209,13 +210,25 @@ def similarity_matrix(layers_a, layers_b=None, measure: Union[str, Callable] = "
     pairs = [(i, j) for i in range(len(labels_a)) for j in range(len(labels_b))
              if not (same and spec.symmetric and j < i)]
     values = np.full((len(labels_a), len(labels_b)), np.nan)
+    unreliable = []  # one warning for all pairs, not one per pair
     for i, j in _progress(pairs, progress, measure_name, "pair"):
-        try:
-            values[i, j] = spec.pair(prepared_a[i], prepared_b[j])
-        except ValueError as exc:
-            raise ValueError(f"layer {labels_a[i]!r} of A vs layer {labels_b[j]!r} of B: {exc}") from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UnreliableResultWarning)
+            try:
+                values[i, j] = spec.pair(prepared_a[i], prepared_b[j])
+            except ValueError as exc:
+                raise ValueError(f"layer {labels_a[i]!r} of A vs layer {labels_b[j]!r} of B: {exc}") from None
+        for caught_warning in caught:
+            if issubclass(caught_warning.category, UnreliableResultWarning):
+                unreliable.append(f"layer {labels_a[i]!r} of A vs layer {labels_b[j]!r} of B: {caught_warning.message}")
+            else:
+                warnings.warn_explicit(caught_warning.message, caught_warning.category, caught_warning.filename,
+                                       caught_warning.lineno)
         if same and spec.symmetric:
             values[j, i] = values[i, j]
+    if unreliable:
+        others = f" (and {len(unreliable) - 1} more of the {len(pairs)} pairs alike)" if len(unreliable) > 1 else ""
+        warnings.warn(unreliable[0] + others, UnreliableResultWarning, stacklevel=2)
     return SimilarityMatrix(values, tuple(labels_a), tuple(labels_b), measure_name)
 
 

@@ -19,7 +19,8 @@ import numpy as np
 
 from .._backend import resolve
 from .._checks import as_pairs
-from ..kernels import kernels_from_objective
+from .._floats import distance_rounding
+from ..kernels import kernels_from_objective, unscale
 from . import _cpu, _cuda
 from ._audit import DEFAULT_THRESHOLD, AuditReport, MatchingQualityWarning, matching_quality, sample_pairs
 from ._plan import LAYOUTS, MATCHER_ALIASES, MATCHERS, PARTIAL_WINDOWS, Options, Samples
@@ -96,11 +97,13 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
     threads : int, optional
         CPU threads (parallel over pairs); default all cores. Results do not depend on it.
     max_memory : int, optional
-        Bytes of working memory (CPU: cost blocks of the threads, chunk outputs, permutations;
-        default a quarter of the available RAM, and fewer threads are used, or a ValueError says
-        what does not fit, rather than exceeding it. GPU: what a chunk of pairs may take on the
-        device, default half of its free memory; a chunk that runs out of memory anyway is halved
-        and tried again).
+        Bytes of memory the call may add (CPU: the copies and norm data of the samples, the N x M
+        outputs, the cost blocks of the threads, chunk outputs, permutations, and the kernels with
+        their temporaries and the RBF median's copy of the distances; default a quarter of the
+        available RAM. Fewer threads or smaller chunks are used, or a ValueError says what does not
+        fit, rather than exceeding it: tests/test_semantic_memory.py holds the peak resident memory
+        to it. GPU: what a chunk of pairs may take on the device, default half of its free memory;
+        a chunk that runs out of memory anyway is halved and tried again).
     progress : bool, optional
         True: always show a tqdm bar; False: never; None (default): show it once the work has run
         for more than two seconds.
@@ -135,10 +138,24 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         worst, and the time of the exact solves.
         Returned as a tuple (rsm, [perm], [bound], [audit]) when any of them is asked for.
 
+    Notes
+    -----
+    Samples of any finite magnitude are taken: one whose largest entry lies outside [2^-40, 2^40)
+    is multiplied by a power of two (exact) before its cost blocks are built, so that they neither
+    underflow nor overflow, even in float32; objectives, bounds and norms are scaled back exactly.
+    The optimal permutations do not depend on it, nor does the cosine, which is computed from the
+    scaled values (so tiny samples get their cosine even where their inner products underflow
+    float64). Inner products (the "inner" kernel, the bound) beyond float64 raise a ValueError.
+    A squared distance within the rounding of its computation is 0 (:mod:`semrsm.kernels`), so
+    identical samples have RBF 1. An all-zero sample has cosine 0 with every sample, itself
+    included, and a :class:`semrsm.UnreliableResultWarning` says so.
+
     Raises
     ------
     ValueError, TypeError
-        On bad shapes, mismatched S or C, NaN/Inf, empty input, unknown kernel/matcher/layout.
+        On bad shapes, mismatched S or C, NaN/Inf, empty input, unknown kernel/matcher/layout; an
+        inner product beyond float64 with the inner kernel or ``return_bound``; a ``max_memory``
+        too small for the outputs and one pair.
     RuntimeError
         ``device="cuda"`` (or CuPy input) where the CUDA engine cannot run; the message says why.
     MemoryError
@@ -179,9 +196,18 @@ def compute(x, y, options: Options, engine):
             perm[diagonal, diagonal] = xp.arange(S, dtype=xp.int32)
     run_chunks(Pairs(n, m, samples.symmetric), chunk, options.progress, solve, options.matcher, objective,
                bound, perm, engine)
+    report = None if audit is None else audit.report(objective, (samples.exp_x, samples.exp_y))
 
+    # Objectives, bounds and norms are those of the samples as Samples holds them (rescaled by powers
+    # of two where their magnitude called for it): the kernels and the bound take them back.
+    exponents = (samples.exp_x, samples.exp_y)
+    C = samples.shape[3]
+    rounding = distance_rounding(S * C, engine.objective_error(S, C, samples.xs.dtype))
     rsms = kernels_from_objective(objective, samples.frob_x, samples.frob_y, options.kernels,
-                                  symmetric=samples.symmetric, sigma=options.sigma)
+                                  symmetric=samples.symmetric, sigma=options.sigma, exponents=exponents,
+                                  rounding=rounding, overwrite=True)
+    if bound is not None:
+        unscale(bound, exponents, "the bound")
     out = [rsms[options.kernels[0]] if options.single_kernel else rsms]
     if perm is not None:
         out.append(perm)
@@ -189,8 +215,8 @@ def compute(x, y, options: Options, engine):
         out.append(perms_of(requested, solve, S, samples.symmetric, xp))
     if bound is not None:
         out.append(bound)
-    if audit is not None:
-        out.append(audit.report(objective))
+    if report is not None:
+        out.append(report)
     return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -240,4 +266,8 @@ def pair_objectives(x, pairs, y=None, *, matcher: str = "exact", window: int = 1
         solved = xp.empty(len(todo), dtype=xp.float64)
         run_chunks(ListedPairs(i, j), chunk, options.progress, solve, options.matcher, solved, None, None, engine)
         objective[xp.asarray(todo)] = solved
+        # at the samples' own scale (Samples may hold them rescaled by powers of two)
+        rows, cols = xp.asarray(listed[:, 0]), xp.asarray(listed[:, 1])
+        unscale(objective[None, :], (xp.zeros(1, dtype=xp.int32), samples.exp_x[rows] + samples.exp_y[cols]),
+                "an objective")
         return backend.output(objective)

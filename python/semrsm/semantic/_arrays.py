@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from .._floats import sum_rounding
 from ..lap import solve as solve_lap
 from ..lap._arrays import greedy_assignment
 from ._plan import Options, Samples, block_values
@@ -68,6 +69,13 @@ class ArrayOps:
     mark: Callable = lambda: None
     wait: Callable = lambda token: None
     queue_depth: int = 1
+
+    @staticmethod
+    def objective_error(S: int, C: int, dtype) -> float:
+        """The objective's rounding relative to ||x_i|| ||y_j||: block entries are sums of C products
+        in the samples' dtype (float32 on the GPU's pair kernel), and the objective a float64 sum of S
+        of them."""
+        return sum_rounding(C, dtype) + sum_rounding(S)
 
     def prepare(self, samples: Samples, options: Options, results=None):
         """(solve, pairs per chunk): the chunk fills what the device has free (half of it) or

@@ -187,9 +187,11 @@ class Audit:
     chunk: int
     engine: object
 
-    def report(self, objective) -> AuditReport:
+    def report(self, objective, exponents) -> AuditReport:
         """Solve the sampled pairs exactly, compare with ``objective`` (the call's N x M objectives, of
-        the engine's array module), and warn when the quality falls below the threshold."""
+        the engine's array module, for the samples as Samples holds them: multiplied by 2^a_i and
+        2^b_j, ``exponents = (a, b)``), and warn when the quality falls below the threshold. The
+        report's objectives and optima are at the samples' own scale."""
         xp = self.engine.xp
         start = time.perf_counter()
         optimum = xp.empty(len(self.pairs), dtype=xp.float64)
@@ -198,7 +200,9 @@ class Audit:
         optimum = to_numpy(optimum)
         seconds = time.perf_counter() - start
         approx = to_numpy(objective[listed.slice(0, listed.count, xp)])
-        quality = matching_quality(approx, optimum)
+        quality = matching_quality(approx, optimum)  # a ratio: the same at any scale
+        scale = -(to_numpy(exponents[0])[self.pairs[:, 0]] + to_numpy(exponents[1])[self.pairs[:, 1]])
+        approx, optimum = np.ldexp(approx, scale), np.ldexp(optimum, scale)
         if len(quality):
             worst = int(np.argmin(quality))
             summary = (float(np.median(quality)), float(np.quantile(quality, 0.05)), float(quality[worst]),

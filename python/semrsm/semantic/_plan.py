@@ -10,12 +10,15 @@ from typing import Optional
 import numpy as np
 
 from .. import _core
+from .._backend import is_cupy_array, to_numpy
 from .._checks import as_finite_samples, as_pairs, check_choice, check_count
-from ..kernels import check_kernels, check_sigma
+from .._floats import sample_exponents
+from ..kernels import check_kernels, check_sigma, kernel_bytes
 from ..lap._arrays import stable_argsort
 from ._audit import DEFAULT_THRESHOLD, AuditPlan
 
-__all__ = ["LAYOUTS", "MATCHERS", "PARTIAL_WINDOWS", "Options", "Samples", "block_values", "result_bytes"]
+__all__ = ["LAYOUTS", "MATCHERS", "PARTIAL_WINDOWS", "Options", "Samples", "block_values", "kernel_phase_bytes",
+           "result_bytes"]
 
 #: Matchers of the engine (cpp/engine/semantic.h), and the older names they are also known by.
 MATCHERS = tuple(_core.MATCHERS)
@@ -113,10 +116,19 @@ def _positions(arr, name: str, layout: str, xp):
     return arr
 
 
+#: Values of x converted to float64 at a time by ``_position_sq_norms`` (2 MiB).
+_NORM_BLOCK_VALUES = 1 << 18
+
+
+def _norm_block_samples(shape) -> int:
+    """Samples that ``_position_sq_norms`` converts at a time."""
+    return min(shape[0], max(1, _NORM_BLOCK_VALUES // max(1, shape[1] * shape[2])))
+
+
 def _position_sq_norms(x, xp):
     """Squared norm of every position, (N, S) float64, without a float64 copy of all of x."""
     out = xp.empty(x.shape[:2], dtype=xp.float64)
-    step = max(1, int(2**24 // max(1, x.shape[1] * x.shape[2])))
+    step = _norm_block_samples(x.shape)
     for start in range(0, x.shape[0], step):
         block = x[start:start + step].astype(xp.float64)
         out[start:start + step] = xp.einsum("nsc,nsc->ns", block, block)
@@ -130,6 +142,14 @@ class Samples:
     ``order_*`` rank each sample's positions by decreasing norm (ties: lower position first),
     ``sorted_*`` hold those norms in that order, ``frob_*`` the squared Frobenius norms (float64).
     When symmetric, the y fields are the x ones.
+
+    A sample whose largest magnitude lies outside [2^-40, 2^40) is held multiplied by a power of two,
+    ``xs[i] = 2^exp_x[i] x[i]`` (exact; ``semrsm._floats.sample_exponents``), so that no cost block
+    underflows or overflows even in float32: the cost blocks, objectives and bounds of a pair (i, j)
+    are then 2^(exp_x[i] + exp_y[j]) times the true ones, with the same optimal permutations, and
+    every norm here is that of the scaled sample. ``owned_bytes``: what these arrays take beyond the
+    caller's own (copies of the samples, the norm data) and what preparing them took, for the memory
+    model.
     """
 
     xp: object
@@ -142,6 +162,9 @@ class Samples:
     sorted_y: object
     frob_x: object
     frob_y: object
+    exp_x: object
+    exp_y: object
+    owned_bytes: int
 
     @property
     def shape(self):
@@ -159,7 +182,11 @@ class Samples:
                              f"{xs.shape[1:]} for x and {ys.shape[1:]} for y")
         if xs.dtype != ys.dtype:
             xs, ys = xs.astype(xp.float64), ys.astype(xp.float64)
-        S = xs.shape[1]
+        exp_x = sample_exponents(xs, xp)
+        exp_y = exp_x if symmetric else sample_exponents(ys, xp)
+        xs = _rescaled(xs, x, exp_x, xp)
+        ys = xs if symmetric else _rescaled(ys, y, exp_y, xp)
+        S, C = xs.shape[1:]
         sq_x = _position_sq_norms(xs, xp)
         sq_y = sq_x if symmetric else _position_sq_norms(ys, xp)
         order_x = stable_argsort(-sq_x, xp).astype(xp.int32)
@@ -167,19 +194,39 @@ class Samples:
         sorted_x = xp.sqrt(xp.take_along_axis(sq_x, order_x, axis=1))
         sorted_y = sorted_x if symmetric else xp.sqrt(xp.take_along_axis(sq_y, order_y, axis=1))
         frob_x, frob_y = sq_x.sum(axis=1), sq_y.sum(axis=1)
-        # No partial sum of an inner product exceeds the product of the two largest position norms:
-        # where that could overflow float32, the cost blocks are computed in float64; past float64,
-        # refuse.
-        top_x, top_y = float(sorted_x[:, 0].max()), float(sorted_y[:, 0].max())
-        largest = top_x * top_y
-        finite = bool(xp.isfinite(frob_x).all()) and bool(xp.isfinite(frob_y).all())
-        if not (finite and S * largest < float(np.finfo(np.float64).max) / 4):
-            raise ValueError(f"the samples are too large for float64 inner products (largest position "
-                             f"norm {max(top_x, top_y):.3g}); rescale them")
+        # No partial sum of an inner product exceeds the product of the two largest position norms.
+        # Rescaled as above that is at most C 2^80, inside float32; past float32 all the same (C > 2^46),
+        # the cost blocks are computed in float64.
+        largest = float(sorted_x[:, 0].max()) * float(sorted_y[:, 0].max())
         if xs.dtype == np.float32 and largest >= float(np.finfo(np.float32).max) / 4:
             xs = xs.astype(xp.float64)
             ys = xs if symmetric else ys.astype(xp.float64)
-        return cls(xp, xs, ys, symmetric, order_x, order_y, sorted_x, sorted_y, frob_x, frob_y)
+        owned = sum(arr.nbytes for arr, source in ((xs, x), (ys, None if symmetric else y)) if _owns(arr, source))
+        owned += sum(arr.nbytes for arr in {id(a): a for a in (order_x, order_y, sorted_x, sorted_y, frob_x,
+                                                                   frob_y)}.values())
+        # and what computing them took at once (the squared norms, their negation, the argsort's
+        # int64 result), which the allocator may keep
+        owned += 3 * (sq_x.nbytes + (0 if symmetric else sq_y.nbytes)) + 8 * _norm_block_samples(xs.shape) * S * C
+        return cls(xp, xs, ys, symmetric, order_x, order_y, sorted_x, sorted_y, frob_x, frob_y, exp_x, exp_y,
+                   owned)
+
+
+def _owns(arr, source) -> bool:
+    """Whether ``arr`` is memory of its own, not (a view of) the caller's ``source`` (None: no source)."""
+    if source is None:
+        return False
+    if isinstance(source, np.ndarray) and not is_cupy_array(arr):
+        return not np.may_share_memory(arr, source)
+    return not (is_cupy_array(source) and is_cupy_array(arr) and arr.data.ptr == source.data.ptr)
+
+
+def _rescaled(xs, source, exponents, xp):
+    """``xs`` with sample i multiplied by 2^exponents[i]: a copy unless ``xs`` is already one."""
+    if not bool(exponents.any()):
+        return xs
+    if not _owns(xs, source):
+        xs = xs.copy()
+    return xp.ldexp(xs, exponents[:, None, None], out=xs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,9 +245,15 @@ def block_values(S: int, matcher: str, window: int, topk: int) -> tuple[int, int
 
 
 def result_bytes(n: int, m: int, S: int, options: Options) -> int:
-    """The N x M outputs: objective, bound, one RSM per kernel and, when asked for, every permutation."""
-    arrays = 1 + options.return_bound + len(options.kernels)
-    return 8 * n * m * arrays + (4 * n * m * S if options.all_perms else 0)
+    """The N x M outputs that the pairs are solved into: objective, bound and, when asked for, every
+    permutation (the kernels follow once they are solved: :func:`semrsm.kernels.kernel_bytes`)."""
+    return 8 * n * m * (1 + options.return_bound) + (4 * n * m * S if options.all_perms else 0)
+
+
+def kernel_phase_bytes(n: int, m: int, symmetric: bool, options: Options) -> int:
+    """What the kernels hold besides the objective once every pair is solved (the inner kernel
+    overwrites the objective)."""
+    return kernel_bytes(n, m, options.kernels, options.sigma, symmetric, overwrite=True)
 
 
 def too_small(options: Options, shape, need: int, what: str) -> ValueError:
