@@ -29,8 +29,8 @@ def _scipy(cost):
     return linear_sum_assignment(cost)[1]
 
 
-def _semrsm(method):
-    return lambda cost: semrsm.solve(cost, method=method).col
+def _semrsm(method):  # the drop-in, called as scipy's is
+    return lambda cost: semrsm.linear_sum_assignment(cost, method=method)[1]
 
 
 def _lap(cost):  # gatagat/lap or lapx: whichever distribution owns the module 'lap'

@@ -267,6 +267,33 @@ def test_nan_error_names_problem_and_position(rng):
         semrsm.linear_sum_assignment(costs[2])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_bad_entry_is_found_wherever_it_lies(dtype):
+    # the engine scans entries in SIMD lanes with a scalar tail: a NaN or a wrong infinity in any
+    # lane, first, last or in the tail, must stop the problem
+    n, m = 7, 13
+    for flat in range(n * m):
+        for bad, message in ((np.nan, "is NaN"), (-np.inf, "is -inf")):
+            cost = np.ones((n, m), dtype=dtype)
+            cost.flat[flat] = bad
+            with pytest.raises(ValueError, match=rf"costs\[{flat // m}, {flat % m}\] {message}"):
+                semrsm.solve(cost)
+
+
+@pytest.mark.parametrize("kind", ["normal", "logistic", "student_t"])
+def test_auto_is_exact_on_heavy_tailed_costs_where_it_takes_the_hybrid(kind):
+    # at n = 1200 the spread of the rows' minima sends these kinds to the hybrid (cpp/lap/rules.h:
+    # n * spread = 140-1600 here, against 110)
+    rng = np.random.default_rng(11)
+    draw = {"normal": rng.standard_normal, "logistic": rng.logistic,
+            "student_t": lambda size: rng.standard_t(3, size=size)}[kind]
+    for cost in (draw(size=(1200, 1200)), 1e3 + 1e-2 * draw(size=(1200, 1200))):
+        rows, cols = semrsm.linear_sum_assignment(cost)
+        ref = scipy_lsa(cost)
+        assert cost[rows, cols].sum() == pytest.approx(cost[ref].sum(), rel=1e-12, abs=1e-9)
+        assert sorted(cols) == list(range(1200))
+
+
 def test_wrong_infinities_and_forbidden_with_heuristics_raise(rng):
     cost = rng.random((4, 4))
     cost[1, 2] = -np.inf

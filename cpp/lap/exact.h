@@ -3,17 +3,47 @@
 // lap/rules.h, shared with the GPU's cuda/lap/exact.cuh).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+
 #include "lap/hybrid.h"
 #include "lap/jv.h"
 #include "lap/rules.h"
 
 namespace semrsm {
 
+// The spread of prefer_hybrid_for_spread (rules.h) over kSpreadSampleRows rows spaced evenly over the
+// problem: enough to tell the kinds of costs apart at a few percent of one JV pass's work.
+template <class T>
+double row_minima_spread(const T* c, int n, int m) {
+    const int rows = std::min(n, kSpreadSampleRows);
+    double sum_min = 0.0, sum_min2 = 0.0, sum_height = 0.0;
+    for (int k = 0; k < rows; ++k) {
+        const T* row = c + ((int64_t)k * n / rows) * m;
+        double total = 0.0;
+        T low = row[0];
+#pragma omp simd reduction(+ : total) reduction(min : low)
+        for (int j = 0; j < m; ++j) {
+            total += (double)row[j];
+            low = row[j] < low ? row[j] : low;
+        }
+        sum_min += (double)low;
+        sum_min2 += (double)low * (double)low;
+        sum_height += total / m - (double)low;
+    }
+    const double mean_min = sum_min / rows;
+    const double variance = std::max(sum_min2 / rows - mean_min * mean_min, 0.0);
+    const double height = sum_height / rows;
+    return height > 0.0 && std::isfinite(height) ? std::sqrt(variance) / height : 0.0;
+}
+
 template <class T>
 LapStatus solve_exact(const T* c, int n, int m, bool forbidden, int32_t* x, double* u, double* v,
                       LapWorkspace& ws, const std::atomic<bool>* cancel) {
     const int nfree = jv_start(c, n, m, forbidden, x, v, ws);
-    if (n == m && !forbidden && prefer_hybrid(n, nfree, kHybridMinRows))
+    if (n == m && !forbidden &&
+        (prefer_hybrid(n, nfree, kHybridMinRows) ||
+         (n >= kSpreadMinRows && prefer_hybrid_for_spread(n, row_minima_spread(c, n, m)))))
         return solve_hybrid(c, n, m, forbidden, 0.0, x, u, v, ws, cancel);
     return jv_finish(c, n, m, nfree, x, u, v, ws, cancel);
 }

@@ -18,6 +18,21 @@ namespace semrsm {
 SEMRSM_HD inline bool prefer_hybrid(int n, int nfree, int min_rows) { return n >= min_rows && 2 * nfree > n; }
 
 constexpr int kHybridMinRows = 2;
+
+// Among costs with independent entries, those with an unbounded lower tail (normal, logistic,
+// Student's t) keep JV's augmenting row reduction busy: rows lose their column to rows whose minimum
+// lies only a little lower, over and over. How much their minima differ shows it: `spread` is the
+// standard deviation of the rows' minima over their mean height below the row means, and n * spread
+// is 1-3 on uniform and exponential costs, 3-12 on log-normal ones at every n up to 3136, but grows
+// with n on tails without a bound (normal: 35 at n = 256, 80-100 at 784, 150-170 at 1568). The hybrid
+// is faster from about n * spread = 110 on (1-core times, jv / hybrid: normal 0.87 at n = 784,
+// 1.03-1.05 at 1024-1200, 1.4 at 1568 and 3136; Student's t5 1.3-1.8 from n = 392; logistic 1.06 at
+// 512, 1.3-1.9 from 784; bench/RESULTS.md). CPU only: the GPU's choice has not been measured on such
+// costs.
+constexpr double kHybridMinSpreadRows = 110.0;
+constexpr int kSpreadMinRows = 256;  // below it n * spread stays under 110 on every kind measured
+constexpr int kSpreadSampleRows = 64;
+inline bool prefer_hybrid_for_spread(int n, double spread) { return n * spread >= kHybridMinSpreadRows; }
 // On the GPU JV's row reduction and paths stay faster up to n = 128 (H100, semantic costs: 46 vs 58 ms
 // for 100,000 problems of n = 64, 10 vs 13 ms for 1,000 of n = 128); above it the auction wins
 // (n = 196..1024: 1.6 to 7x).

@@ -120,6 +120,11 @@ class Backend:
         return to_numpy(value) if is_cupy_array(value) else value
 
 
+#: Where every call on NumPy input without ``device=`` runs; made once, as a single
+#: ``linear_sum_assignment`` at n = 49 takes only about 20 us in all.
+CPU = Backend(np, False)
+
+
 def check_device(device) -> None:
     if device not in DEVICES:
         raise ValueError(f"device must be 'cpu', 'cuda' or None (follow the input); got {device!r}")
@@ -147,10 +152,12 @@ def resolve(*arrays, device: Optional[str] = None, engine: bool = True) -> Backe
     RuntimeError
         The GPU is asked for but the CUDA engine (or CuPy) cannot run here; the message says why.
     """
+    if device is None and all(type(a) is np.ndarray for a in arrays):
+        return CPU
     check_device(device)
     gpu_arrays = [a for a in arrays if is_cupy_array(a)]
     if device == "cpu" or (device is None and not gpu_arrays):
-        return Backend(np, False)
+        return CPU
     xp = cupy_module() if engine or not gpu_arrays else array_module(*gpu_arrays)
     devices = {a.device.id for a in gpu_arrays}
     if len(devices) > 1:

@@ -7,7 +7,7 @@ from scipy.optimize import linear_sum_assignment as scipy_lsa
 
 from ..benchmarking import compare_solvers, format_table
 from ..datasets import semantic_costs
-from ..lap import METHODS, solve
+from ..lap import METHODS, linear_sum_assignment
 from ._common import UserError
 
 HELP = ("solve built-in LAPs (random and semantic costs from real photographs) with every method; "
@@ -30,7 +30,7 @@ def run(args) -> int:
                         f"(49, 196, 784 ...)")
     solvers = {"scipy": lambda c: scipy_lsa(c)[1]}
     for method in METHODS:
-        solvers[method] = lambda c, method=method: solve(c, method=method).col
+        solvers[method] = lambda c, method=method: linear_sum_assignment(c, method=method)[1]
     rows = []
     rng = np.random.default_rng(args.seed)
     for n in args.sizes:

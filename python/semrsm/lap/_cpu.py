@@ -14,7 +14,7 @@ __all__ = ["solve_batch"]
 def raise_for_status(costs: np.ndarray, status: np.ndarray, maximize: bool, method: str, name: str,
                      batched: bool, scipy_messages: bool) -> None:
     """Turn the first failed problem's status into the error that says what was wrong and where."""
-    if not status.any():
+    if not np.count_nonzero(status):  # a third of status.any()'s time, on the path of every call
         return
     failed = np.flatnonzero(status != Status.ok)
     b = int(failed[0])
