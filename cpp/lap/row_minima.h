@@ -59,6 +59,16 @@ __attribute__((target("avx2"))) inline void lane_step(const T* c, const double* 
     lanes.index = _mm256_blendv_pd(lanes.index, index, lower);
 }
 
+__attribute__((target("avx2"))) inline __m256d equal_lanes(__m256d x, __m256d y) {
+    return _mm256_cmp_pd(x, y, _CMP_EQ_OQ);
+}
+
+// Every lane holds the minimum of the four.
+__attribute__((target("avx2"))) inline __m256d all_lanes_min(__m256d x) {
+    x = _mm256_min_pd(x, _mm256_permute2f128_pd(x, x, 1));
+    return _mm256_min_pd(x, _mm256_shuffle_pd(x, x, 0b0101));
+}
+
 template <class T>
 __attribute__((target("avx2"))) RowMinima row_minima_avx2(const T* c, const double* v, int m) {
     const __m256d inf = _mm256_set1_pd(kInf);
@@ -71,18 +81,17 @@ __attribute__((target("avx2"))) RowMinima row_minima_avx2(const T* c, const doub
         lane_step(c + j + 4, v + j + 4, _mm256_add_pd(index, four), b);
         index = _mm256_add_pd(index, eight);
     }
-    alignas(32) double m1[8], m2[8], at[8];
-    _mm256_store_pd(m1, a.m1); _mm256_store_pd(m1 + 4, b.m1);
-    _mm256_store_pd(m2, a.m2); _mm256_store_pd(m2 + 4, b.m2);
-    _mm256_store_pd(at, a.index); _mm256_store_pd(at + 4, b.index);
-    int lane = 0;
-    for (int l = 1; l < 8; ++l)
-        if (m1[l] < m1[lane] || (m1[l] == m1[lane] && at[l] < at[lane])) lane = l;
-    RowMinima acc{m1[lane], kInf, j > 0 ? (int)at[lane] : -1};
-    for (int l = 0; l < 8; ++l) {
-        acc.second = std::min(acc.second, m2[l]);
-        if (l != lane) acc.second = std::min(acc.second, m1[l]);
-    }
+    if (j == 0) return row_minima_scalar(c, v, m);
+    // The lanes merged in registers (a scalar merge with its branches cost as much as the loop on
+    // rows of 49-128 columns): the smallest value, the lowest column holding it, and the smallest of
+    // every lane's second value and of the other lanes' smallest.
+    const __m256d best = all_lanes_min(_mm256_min_pd(a.m1, b.m1));
+    const __m256d at = all_lanes_min(_mm256_min_pd(_mm256_blendv_pd(inf, a.index, equal_lanes(a.m1, best)),
+                                                   _mm256_blendv_pd(inf, b.index, equal_lanes(b.m1, best))));
+    const __m256d others = _mm256_min_pd(_mm256_blendv_pd(a.m1, inf, equal_lanes(a.index, at)),
+                                         _mm256_blendv_pd(b.m1, inf, equal_lanes(b.index, at)));
+    const __m256d second = all_lanes_min(_mm256_min_pd(_mm256_min_pd(a.m2, b.m2), others));
+    RowMinima acc{_mm256_cvtsd_f64(best), _mm256_cvtsd_f64(second), (int)_mm256_cvtsd_f64(at)};
     return row_minima_scalar(c, v, m, j, acc);
 }
 
