@@ -40,10 +40,12 @@ double row_minima_spread(const T* c, int n, int m) {
 template <class T>
 LapStatus solve_exact(const T* c, int n, int m, bool forbidden, int32_t* x, double* u, double* v,
                       LapWorkspace& ws, const std::atomic<bool>* cancel) {
+    const bool square = n == m && !forbidden;
+    // The spread first: it reads 64 rows, where JV's start reads them all.
+    if (square && n >= kSpreadMinRows && prefer_hybrid_for_spread(n, row_minima_spread(c, n, m)))
+        return solve_hybrid(c, n, m, forbidden, 0.0, x, u, v, ws, cancel);
     const int nfree = jv_start(c, n, m, forbidden, x, v, ws);
-    if (n == m && !forbidden &&
-        (prefer_hybrid(n, nfree, kHybridMinRows) ||
-         (n >= kSpreadMinRows && prefer_hybrid_for_spread(n, row_minima_spread(c, n, m)))))
+    if (square && prefer_hybrid(n, nfree, kHybridMinRows))
         return solve_hybrid(c, n, m, forbidden, 0.0, x, u, v, ws, cancel);
     return jv_finish(c, n, m, nfree, x, u, v, ws, cancel);
 }
