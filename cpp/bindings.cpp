@@ -309,6 +309,7 @@ PYBIND11_MODULE(_core, module) {
     for (const MatcherName& entry : kMatcherNames) matchers.append(entry.name);
     module.attr("LAP_METHODS") = py::tuple(methods);
     module.attr("MATCHERS") = py::tuple(matchers);
+    module.attr("NEAR_EXACT_GAP") = kNearExactGap;
     py::dict aliases;
     for (const MatcherName& alias : kMatcherAliases)
         for (const MatcherName& entry : kMatcherNames)

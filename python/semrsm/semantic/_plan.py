@@ -17,11 +17,13 @@ from ..kernels import check_kernels, check_sigma, kernel_bytes
 from ..lap._arrays import stable_argsort
 from ._audit import DEFAULT_THRESHOLD, AuditPlan
 
-__all__ = ["LAYOUTS", "MATCHERS", "PARTIAL_WINDOWS", "Options", "Samples", "block_values", "kernel_phase_bytes",
-           "result_bytes"]
+__all__ = ["LAYOUTS", "MATCHERS", "NEAR_EXACT_GAP", "PARTIAL_WINDOWS", "Options", "Samples", "block_values",
+           "kernel_phase_bytes", "result_bytes"]
 
 #: Matchers of the engine (cpp/engine/semantic.h), and the older names they are also known by.
 MATCHERS = tuple(_core.MATCHERS)
+#: "near_exact" stops once each pair is certified within this fraction of its objective of the optimum.
+NEAR_EXACT_GAP = float(_core.NEAR_EXACT_GAP)
 MATCHER_ALIASES = dict(_core.MATCHER_ALIASES)
 #: Input layouts: (N, C, H, W) feature maps, (N, T, D) tokens, (N, S, C) position sets.
 LAYOUTS = ("NCHW", "NTD", "NSC")
