@@ -19,6 +19,7 @@ namespace semrsm {
 struct AuctionSchedule {
     EpsRange eps;   // first and last eps; eps is divided by kAuctionFactor between phases
     bool constant;  // every cost is the same: any assignment is optimal, the identity is returned
+    bool resolves;  // auction_resolves: the prices see every cost (else the hybrid runs JV alone)
     // > 0: stop after the first phase whose assignment its dual bound certifies within this fraction
     // of the assignment's own cost of the optimum (square problems; near-exact matching), even
     // before eps.final.
@@ -46,19 +47,24 @@ bool certified_within_gap(const T* c, int n, const int32_t* assigned, const doub
 // The schedule of auction_schedule.h for these costs: start at range / 64; end where the n * eps bound
 // certifies integers exactly (below 1/n) or, for other costs, at 1e-9 of the range per row, or at
 // eps_final when the caller gives one (with `hand_over`: where the hybrid hands over); never below
-// the resolution of the prices.
+// the resolution of the prices. Every eps derives from the costs' own range and magnitude, so the
+// number of phases is bounded (at most log_6 of 2^40 * 64 beyond the first) whatever their scale.
 template <class T>
 AuctionSchedule default_auction_schedule(const T* c, int n, int m, double eps_final, bool hand_over = false) {
-    double lo = kInf, hi = -kInf;
+    double lo = kInf, hi = -kInf, smallest = kInf;
     const int64_t count = (int64_t)n * m;
+#pragma omp simd reduction(min : lo, smallest) reduction(max : hi)
     for (int64_t k = 0; k < count; ++k) {
         const double a = c[k];
         lo = a < lo ? a : lo;
         hi = a > hi ? a : hi;
+        const double magnitude = a != 0.0 ? std::fabs(a) : kInf;
+        smallest = magnitude < smallest ? magnitude : smallest;
     }
     bool integral = true;  // a separate loop: it stops at the first fraction, usually the first entry
     for (int64_t k = 0; k < count && integral; ++k) integral = (double)c[k] == std::floor((double)c[k]);
-    return {auction_eps_range(lo, hi, integral, m, eps_final, hand_over), !(hi > lo)};
+    return {auction_eps_range(lo, hi, integral, m, eps_final, hand_over), !(hi > lo),
+            auction_resolves(lo, hi, smallest)};
 }
 
 // Runs the auction; writes the assignment to x and the column potentials v (m) of the
@@ -91,7 +97,7 @@ LapStatus solve_auction(const T* c, int n, int m, const AuctionSchedule& schedul
         while (head != tail) {
             const int i = queue[head];
             head = head + 1 == capacity ? 0 : head + 1;
-            if ((++bids & 1023) == 0 && cancel && cancel->load(std::memory_order_relaxed))
+            if ((++bids & 1023) == 0 && cancel_requested(cancel))
                 return LapStatus::cancelled;
             const T* ci = i < n ? c + (int64_t)i * m : virtual_row.data();
             const RowMinima r = row_minima(ci, v, m);
