@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 
 import numpy as np
 
@@ -54,8 +55,11 @@ def _check_writable(path: str) -> None:
     folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot create the store {path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write the store {path}: {folder} is not writable (permissions)")
+    try:  # a real write: permissions, read-only mounts and root's exemptions all answer the same
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".semrsm-probe-")
+    except OSError as exc:
+        raise PermissionError(f"cannot write the store {path}: {folder} is not writable ({exc.strerror})") from None
+    probe.close()
 
 
 class Store:
@@ -101,7 +105,8 @@ class Store:
         grid = TileGrid(n, m, tile, identity["y"] is None)
         results = ["objective"] + (["bound"] if bound else [])
         for name in results:
-            group.create_array(name, shape=(n, m), chunks=(tile, tile), dtype="float64", fill_value=0.0)
+            group.create_array(name, shape=(n, m), chunks=(min(tile, n), min(tile, m)), dtype="float64",
+                               fill_value=0.0)
         for name, values in zip(("sq_norms_x", "sq_norms_y", "exp_x", "exp_y"), norms):
             group.create_array(name, shape=values.shape, dtype=values.dtype, fill_value=0)[...] = values
         group.create_array("rounding", shape=grid.shape, chunks=(1, 1), dtype="float64", fill_value=0.0)
