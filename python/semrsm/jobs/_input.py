@@ -103,6 +103,10 @@ class Features:
     def __len__(self) -> int:
         return self.shape[0]
 
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
     def rows(self, lo: int, hi: int) -> np.ndarray:
         """Samples lo..hi, read from the source (only those)."""
         return np.asarray(self._array[lo:hi])
