@@ -10,7 +10,7 @@ import numpy as np
 
 from ..kernels import check_kernels, check_sigma
 from ..semantic._grid import Grid
-from ._store import Store, checksum
+from ._store import Store
 
 __all__ = ["StoredRSM", "open_rsm"]
 
@@ -60,21 +60,18 @@ class StoredRSM:
         marks = store.done_marks()
         values = np.empty((grid.n, grid.m))
         missing = []
-        for r, c in grid.tiles():
-            rows, cols = grid.rows(r), grid.cols(c)
-            blocks = None
-            if marks[r, c]:
-                try:
-                    blocks = {key: store.read_tile(r, c, key) for key in store.attrs["results"]}
-                except Exception:
-                    blocks = None
-            if blocks is None or checksum(*blocks.values()) != int(marks[r, c]):
-                missing.append((r, c))
-                values[rows, cols] = np.nan
-            else:
-                values[rows, cols] = blocks[name]
-            if grid.symmetric and r != c:
-                values[cols, rows] = values[rows, cols].T
+        for r, band in store.bands():
+            rows = grid.rows(r)
+            for c in range(r if grid.symmetric else 0, grid.shape[1]):
+                cols = grid.cols(c)
+                tile = store.intact(band, r, c, marks[r, c])
+                if tile is not None:
+                    values[rows, cols] = tile[name]
+                else:
+                    missing.append((r, c))
+                    values[rows, cols] = np.nan
+                if grid.symmetric and r != c:
+                    values[cols, rows] = values[rows, cols].T
         if not allow_missing:
             self._refuse_missing(missing)
         return values

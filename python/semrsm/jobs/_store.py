@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from typing import Optional
 
 import numpy as np
 
@@ -139,10 +140,6 @@ class Store:
         self.group["rounding"][r, c] = rounding
         self.group["done"][r, c] = checksum(*blocks)
 
-    def read_tile(self, r: int, c: int, name: str = "objective"):
-        rows, cols = self.grid.rows(r), self.grid.cols(c)
-        return self.group[name][rows, cols]
-
     def done_marks(self) -> np.ndarray:
         """The done mark of every tile (0: not done). A mark that cannot be read (a cut or damaged
         chunk) counts as not done."""
@@ -158,19 +155,48 @@ class Store:
                     pass
             return marks
 
-    def tile_intact(self, r: int, c: int, mark: int) -> bool:
-        """Whether the tile's values can be read and match its done mark."""
-        try:
-            blocks = [self.read_tile(r, c, name) for name in self.attrs["results"]]
-        except Exception:
-            return False
-        return checksum(*blocks) == int(mark)
+    def bands(self, names=None):
+        """(r, {name: values of tile row r}) for every row of tiles, each read in one call (the
+        columns from the diagonal on when symmetric); a band that cannot be read is None."""
+        names = self.attrs["results"] if names is None else names
+        for r in range(self.grid.shape[0]):
+            rows = self.grid.rows(r)
+            start = self.grid.cols(r).start if self.grid.symmetric else 0
+            try:
+                yield r, {name: self.group[name][rows, start:] for name in names}
+            except Exception:
+                yield r, None
+
+    def tile_of_band(self, band: Optional[dict], r: int, c: int) -> Optional[dict]:
+        """Tile (r, c)'s values out of its row's band (:meth:`bands`), or read alone where the band
+        could not be (a damaged chunk in it); None where the tile cannot be read either."""
+        cols = self.grid.cols(c)
+        if band is None:
+            try:
+                return {name: self.group[name][self.grid.rows(r), cols] for name in self.attrs["results"]}
+            except Exception:
+                return None
+        start = self.grid.cols(r).start if self.grid.symmetric else 0
+        return {name: values[:, cols.start - start:cols.stop - start] for name, values in band.items()}
+
+    def intact(self, band: Optional[dict], r: int, c: int, mark: int) -> Optional[dict]:
+        """Tile (r, c)'s values when it has a done mark that they match, else None."""
+        if not mark:
+            return None
+        tile = self.tile_of_band(band, r, c)
+        return tile if tile is not None and checksum(*tile.values()) == int(mark) else None
 
     def missing_tiles(self, verify: bool = False) -> list:
         """Tiles without a done mark; with ``verify`` also those whose values do not match it."""
         marks = self.done_marks()
-        return [(r, c) for r, c in self.grid.tiles()
-                if not marks[r, c] or (verify and not self.tile_intact(r, c, marks[r, c]))]
+        if not verify:
+            return [(r, c) for r, c in self.grid.tiles() if not marks[r, c]]
+        rows, cols = self.grid.shape
+        missing = []
+        for r, band in self.bands():
+            missing += [(r, c) for c in range(r if self.grid.symmetric else 0, cols)
+                        if self.intact(band, r, c, marks[r, c]) is None]
+        return missing
 
 
 def identity_of(x_print: dict, y_print, options: dict, tile: int) -> dict:
