@@ -7,7 +7,9 @@ Data: ReLU features of a random conv net on crops of the photographs bundled wit
 
 1. A tiled job in this process (store included) against semantic_rsm in memory, alternating, medians;
    the results compared for equality.
-2. A LocalCluster of 2 worker processes x 1 thread against 1 x 1, the same job (startup excluded).
+2. A LocalCluster of 2 worker processes x 1 thread against 1 x 1, one engine thread per task, the
+   same job (startup excluded): one core against two. (By default a task takes its worker's share
+   of the host's cores, so on 2 cores the 1 x 1 cluster already uses both.)
 3. Resume of a store whose ~1000 tiles are all done, with and without checking each tile's checksum.
 4. A job killed (SIGKILL) halfway, then resumed: tiles computed again and the time of the resume
    against the whole job's.
@@ -72,7 +74,7 @@ def cluster_scaling(x, tile: int, folder: str) -> list:
                 Client(cluster) as client:
             path = os.path.join(folder, f"cluster{workers}.zarr")
             start = time.perf_counter()
-            run_job(os.path.join(folder, "x.npy"), path, tile=tile, client=client, progress=False)
+            run_job(os.path.join(folder, "x.npy"), path, tile=tile, client=client, threads=1, progress=False)
             seconds[workers] = time.perf_counter() - start
             shutil.rmtree(path)
     n = len(x)
@@ -124,6 +126,7 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=250)
     parser.add_argument("--cluster-n", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--parts", default="memory,cluster,resume,kill", help="which of the four to run")
     parser.add_argument("--out", help="also write the Markdown here")
     args = parser.parse_args()
     warnings.simplefilter("ignore", semrsm.UnreliableResultWarning)  # photo crops with an all-zero map
@@ -132,24 +135,29 @@ def main() -> None:
     x = semantic_features(max(args.n, args.cluster_n), 7, 64)
     folder = tempfile.mkdtemp(prefix="semrsm-bench-jobs-")
     try:
-        out = lines + ["", "Tiled job in this process vs semantic_rsm in memory (exact, S = 49, C = 64; s, medians of "
-                       f"{args.repeats}, alternating; kernels cosine and rbf included in both)", "",
-                       "| N | tile | pairs | in memory s | tiled job s | overhead | equal | load |",
-                       "|---|---|---|---|---|---|---|---|"]
-        out += tiled_vs_memory(x[:args.n], args.tile, args.repeats, folder)
+        parts = set(args.parts.split(","))
+        out = list(lines)
+        if "memory" in parts:
+            out += ["", "Tiled job in this process vs semantic_rsm in memory (exact, S = 49, C = 64; s, medians of "
+                    f"{args.repeats}, alternating; kernels cosine and rbf included in both)", "",
+                    "| N | tile | pairs | in memory s | tiled job s | overhead | equal | load |",
+                    "|---|---|---|---|---|---|---|---|"]
+            out += tiled_vs_memory(x[:args.n], args.tile, args.repeats, folder)
+        if "cluster" in parts:
+            out += ["", "LocalCluster, 1 worker x 1 thread vs 2 workers x 1 thread, 1 engine thread per task "
+                    "(startup excluded)", "", "| N | tile | 1 x 1 s | 2 x 1 s | speed-up | load |",
+                    "|---|---|---|---|---|---|"]
+            out += cluster_scaling(x[:args.cluster_n], 100, folder)
+        if "resume" in parts:
+            out += ["", "Resume of a store whose tiles are all done (N = 1000, tile 23; medians of 3)", "",
+                    "| tiles | checksums checked | s | load |", "|---|---|---|---|"]
+            out += resume_all_done(folder)
+        if "kill" in parts:
+            out += ["", "SIGKILL about halfway, then resume (exact, S = 49, C = 64)", "",
+                    "| N | tile | tiles | whole job s | done at kill | computed on resume | resume s | equal | load |",
+                    "|---|---|---|---|---|---|---|---|---|"]
+            out += kill_and_resume(x[:args.cluster_n], 60, folder)
         print("\n".join(out[len(lines):]), flush=True)
-        block = ["", "LocalCluster, 1 worker x 1 thread vs 2 workers x 1 thread (startup excluded)", "",
-                 "| N | tile | 1 x 1 s | 2 x 1 s | speed-up | load |", "|---|---|---|---|---|---|"]
-        block += cluster_scaling(x[:args.cluster_n], 100, folder)
-        block += ["", "Resume of a store whose tiles are all done (N = 1000, tile 23; medians of 3)", "",
-                  "| tiles | checksums checked | s | load |", "|---|---|---|---|"]
-        block += resume_all_done(folder)
-        block += ["", "SIGKILL about halfway, then resume (exact, S = 49, C = 64)", "",
-                  "| N | tile | tiles | whole job s | done at kill | computed on resume | resume s | equal | load |",
-                  "|---|---|---|---|---|---|---|---|---|"]
-        block += kill_and_resume(x[:args.cluster_n], 60, folder)
-        print("\n".join(block), flush=True)
-        out += block
         if args.out:
             with open(args.out, "w") as file:
                 file.write("\n".join(out) + "\n")

@@ -278,6 +278,13 @@ def test_worker_device_and_threads(monkeypatch):
     assert engine_threads(2, cores=8) == 4 and engine_threads(16, cores=8) == 1 and engine_threads(1, cores=3) == 3
 
 
+def test_tasks_share_their_hosts_cores(client):
+    hosts = _run._threads_per_host(client)
+    assert list(hosts.values()) == [2]  # two single-threaded workers on this host
+    threads = client.run(lambda dask_worker: engine_threads(hosts[dask_worker.address.rpartition(":")[0]]))
+    assert set(threads.values()) == {max(1, semrsm.backends()["cpu"]["threads"] // 2)}
+
+
 def test_a_lost_worker_does_not_lose_the_job(client, tmp_path):
     """Last in this module: it kills one of the shared cluster's workers (its nanny restarts it)."""
     rng = np.random.default_rng(10)

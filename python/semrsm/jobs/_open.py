@@ -4,8 +4,6 @@ as NumPy arrays or lazily as Dask arrays."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from ..kernels import check_kernels, check_sigma

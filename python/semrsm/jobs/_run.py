@@ -27,7 +27,7 @@ from ..semantic._grid import solve_grid
 from ..semantic._plan import Options, Samples, _layout_of
 from ._input import Features, open_features
 from ._store import Store, identity_of
-from ._tiles import TileGrid, check_tile
+from ._tiles import check_tile
 
 __all__ = ["JobReport", "engine_threads", "run_job", "solve_tile", "worker_device"]
 
@@ -76,8 +76,9 @@ def worker_device(report: Optional[dict] = None) -> str:
 
 
 def engine_threads(worker_threads: int, cores: Optional[int] = None) -> int:
-    """Engine threads per task when ``worker_threads`` tasks run at once on ``cores`` cores (default
-    this process's): their product never exceeds the cores."""
+    """Engine threads per task when ``worker_threads`` tasks (the threads of every worker on the
+    host) run at once on ``cores`` cores (default this process's): their product never exceeds
+    the cores."""
     cores = _core.cpu_count() if cores is None else cores
     return max(1, cores // max(1, worker_threads))
 
@@ -103,13 +104,27 @@ def solve_tile(store: Store, x: Features, y: Optional[Features], r: int, c: int,
     return r, c
 
 
-def _tile_task(path: str, x: Features, y: Optional[Features], r: int, c: int, device: Optional[str]):
-    """One tile as a Dask task: the engine on this worker's share of its cores, the GPU where it has one."""
+def _tile_task(path: str, x: Features, y: Optional[Features], r: int, c: int, threads: Optional[int],
+               host_threads: dict, device: Optional[str]):
+    """One tile as a Dask task: the engine on ``threads``, or on this worker's share of its host's
+    cores (``host_threads``: the worker threads of each host when the job started; a worker that
+    joined later counts its own), the GPU where it has one."""
     from distributed import get_worker
 
-    threads = engine_threads(get_worker().state.nthreads)
+    worker = get_worker()
+    if threads is None:
+        threads = engine_threads(host_threads.get(worker.address.rpartition(":")[0], worker.state.nthreads))
     return solve_tile(Store.open(path, writable=True), x, y, r, c, threads,
                       worker_device() if device is None else device)
+
+
+def _threads_per_host(client) -> dict:
+    """Worker threads of each host ("tcp://10.0.0.1") of the cluster, over all its workers there."""
+    hosts = {}
+    for address, worker in client.scheduler_info()["workers"].items():
+        host = address.rpartition(":")[0]
+        hosts[host] = hosts.get(host, 0) + int(worker["nthreads"])
+    return hosts
 
 
 def _norms(x: Features, y: Optional[Features], layout: Optional[str]):
@@ -206,8 +221,9 @@ def run_job(x, store, y=None, *, tile: int = 256, matcher: str = "exact", window
     verify : bool
         Check every done tile against its checksum first, and compute again those that fail.
     threads : int, optional
-        Engine threads in this process (default all cores); tasks use their worker's share of its
-        cores, so engine threads times worker threads never exceed them.
+        Engine threads per tile. Default: all cores in this process; on a cluster each task takes
+        its worker's share of its host's cores (cores // the worker threads of all workers there),
+        so engine threads times worker threads never exceed a host's cores.
     device : {None, "cpu", "cuda"}
         None: tasks use the GPU where their worker has one (dask-cuda), this process the CPU.
     retries : int
@@ -241,7 +257,7 @@ def run_job(x, store, y=None, *, tile: int = 256, matcher: str = "exact", window
         if client is None and not local_workers:
             _run_local(job, x, y, missing, threads, device, progress, total)
         else:
-            _run_cluster(job, x, y, missing, client, local_workers, device, retries, progress, total)
+            _run_cluster(job, x, y, missing, client, local_workers, threads, device, retries, progress, total)
     return JobReport(job.path, total, missing, time.perf_counter() - started)
 
 
@@ -262,7 +278,7 @@ def _run_local(job, x, y, missing, threads, device, progress, total):
             raise
 
 
-def _run_cluster(job, x, y, missing, client, local_workers, device, retries, progress, total):
+def _run_cluster(job, x, y, missing, client, local_workers, threads, device, retries, progress, total):
     from distributed import Client, LocalCluster, as_completed
 
     owned = []
@@ -280,7 +296,9 @@ def _run_cluster(job, x, y, missing, client, local_workers, device, retries, pro
         xs = x if x.path is not None else client.scatter(x, broadcast=True)
         ys = y if y is None or y.path is not None else client.scatter(y, broadcast=True)
         run = uuid.uuid4().hex[:12]
-        futures = [client.submit(_tile_task, job.path, xs, ys, r, c, device, key=f"semrsm-tile-{r}-{c}-{run}",
+        hosts = _threads_per_host(client)
+        futures = [client.submit(_tile_task, job.path, xs, ys, r, c, threads, hosts, device,
+                                 key=f"semrsm-tile-{r}-{c}-{run}",
                                  retries=retries, pure=False) for r, c in missing]
         done = total - len(missing)
         with _bar(job, missing, total, progress) as bar:
