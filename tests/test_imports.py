@@ -21,7 +21,7 @@ LAYERS = [
     {"lap"},
     {"semantic", "rsm"},
     {"cka", "cca", "plot", "_demo_figure", "torch"},
-    {"similarity", "demo", "analysis"},
+    {"similarity", "demo", "analysis", "jobs"},
     {"cli", "__main__"},
 ]
 #: Dependencies that need not be installed: imported where they are used.

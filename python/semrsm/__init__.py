@@ -13,9 +13,10 @@ from . import plot, torch
 from .cca import canonical_correlations, mean_r2_cca, mean_rho_cca, pwcca, r2_lr, svcca
 from .cka import MinibatchCKA, cka, linear_cka, rbf_cka
 from .similarity import KindComparison, SimilarityMatrix, compare_kinds, similarity_matrix
+from .jobs import open_rsm, run_job
 
 __all__ = ["__version__", "backends", "cuda_available", "LapResult", "linear_sum_assignment", "solve",
            "rsm", "semantic_rsm",
            "cka", "linear_cka", "rbf_cka", "MinibatchCKA", "canonical_correlations", "mean_r2_cca",
            "mean_rho_cca", "svcca", "pwcca", "r2_lr", "similarity_matrix", "SimilarityMatrix",
-           "compare_kinds", "KindComparison", "UnreliableResultWarning"]
+           "compare_kinds", "KindComparison", "UnreliableResultWarning", "run_job", "open_rsm"]

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from .._core import __version__
-from . import bench_lap, cka, compare_kinds, demo, rsm, study
+from . import bench_lap, cka, compare_kinds, demo, rsm, store, study
 from ._common import UserError
 
 __all__ = ["COMMANDS", "UserError", "build_parser", "main"]
@@ -20,6 +20,7 @@ COMMANDS = {
     "cka": cka,
     "compare-kinds": compare_kinds,
     "study": study,
+    "store": store,
 }
 
 

@@ -19,12 +19,12 @@ import numpy as np
 
 from .._backend import resolve
 from .._checks import as_pairs
-from .._floats import distance_rounding
-from ..kernels import kernels_from_objective, unscale
+from ..kernels import unscale
 from . import _cpu, _cuda
 from ._audit import DEFAULT_THRESHOLD, AuditReport, MatchingQualityWarning, matching_quality, sample_pairs
 from ._plan import LAYOUTS, MATCHER_ALIASES, MATCHERS, NEAR_EXACT_GAP, PARTIAL_WINDOWS, Options, Samples
-from ._run import ListedPairs, Pairs, perms_of, run_chunks
+from ._grid import Grid, solve_grid
+from ._run import ListedPairs, perms_of, run_chunks
 
 __all__ = ["LAYOUTS", "MATCHER_ALIASES", "MATCHERS", "NEAR_EXACT_GAP", "PARTIAL_WINDOWS", "AuditReport",
            "MatchingQualityWarning", "matching_quality", "pair_objectives", "sample_pairs", "semantic_rsm"]
@@ -189,34 +189,13 @@ def compute(x, y, options: Options, engine):
     requested = options.requested_pairs(n, m)
     solve, chunk = engine.prepare(samples, options)
     audit = options.audit.prepare(samples, options, engine) if options.audit is not None else None
-
-    objective = xp.empty((n, m), dtype=xp.float64)
-    bound = xp.empty((n, m), dtype=xp.float64) if options.return_bound else None
-    perm = xp.empty((n, m, S), dtype=xp.int32) if options.all_perms else None
-    if samples.symmetric:
-        diagonal = xp.arange(n)
-        objective[diagonal, diagonal] = samples.frob_x
-        if bound is not None:
-            bound[diagonal, diagonal] = samples.frob_x
-        if perm is not None:
-            perm[diagonal, diagonal] = xp.arange(S, dtype=xp.int32)
-    run_chunks(Pairs(n, m, samples.symmetric), chunk, options.progress, solve, options.matcher, objective,
-               bound, perm, engine)
-    report = None if audit is None else audit.report(objective, (samples.exp_x, samples.exp_y))
-
-    # Objectives, bounds and norms are those of the samples as Samples holds them (rescaled by powers
-    # of two where their magnitude called for it): the kernels and the bound take them back.
-    exponents = (samples.exp_x, samples.exp_y)
-    C = samples.shape[3]
-    rounding = distance_rounding(S * C, engine.objective_error(S, C, samples.xs.dtype))
-    rsms = kernels_from_objective(objective, samples.frob_x, samples.frob_y, options.kernels,
-                                  symmetric=samples.symmetric, sigma=options.sigma, exponents=exponents,
-                                  rounding=rounding, overwrite=True)
-    if bound is not None:
-        unscale(bound, exponents, "the bound")
+    grid = solve_grid(samples, options, engine, solve, chunk)
+    report = None if audit is None else audit.report(grid.objective, (samples.exp_x, samples.exp_y))
+    rsms = grid.kernels(options.kernels, options.sigma, overwrite=True)
+    bound = grid.unscaled_bound()
     out = [rsms[options.kernels[0]] if options.single_kernel else rsms]
-    if perm is not None:
-        out.append(perm)
+    if grid.perm is not None:
+        out.append(grid.perm)
     elif requested is not None:
         out.append(perms_of(requested, solve, S, samples.symmetric, xp))
     if bound is not None:

@@ -17,8 +17,8 @@ from ..kernels import check_kernels, check_sigma, kernel_bytes
 from ..lap._arrays import stable_argsort
 from ._audit import DEFAULT_THRESHOLD, AuditPlan
 
-__all__ = ["LAYOUTS", "MATCHERS", "NEAR_EXACT_GAP", "PARTIAL_WINDOWS", "Options", "Samples", "block_values",
-           "kernel_phase_bytes", "result_bytes"]
+__all__ = ["LAYOUTS", "MATCHERS", "NEAR_EXACT_GAP", "PARTIAL_WINDOWS", "Options", "Samples", "block_dtype",
+           "block_values", "kernel_phase_bytes", "result_bytes"]
 
 #: Matchers of the engine (cpp/engine/semantic.h), and the older names they are also known by.
 MATCHERS = tuple(_core.MATCHERS)
@@ -173,8 +173,16 @@ class Samples:
         """(N, M, S, C)."""
         return (self.xs.shape[0], self.ys.shape[0], *self.xs.shape[1:])
 
+    @property
+    def largest_norms(self) -> tuple[float, float]:
+        """The largest position norm of x and of y (as held, rescaled), which decide the blocks' dtype."""
+        return float(self.sorted_x[:, 0].max()), float(self.sorted_y[:, 0].max())
+
     @classmethod
-    def prepare(cls, x, y, layout: Optional[str], xp) -> "Samples":
+    def prepare(cls, x, y, layout: Optional[str], xp, largest_norms: Optional[tuple] = None) -> "Samples":
+        """``largest_norms``: the largest position norms of all the samples that x and y are parts of
+        (default: of x and y), so that a part's cost blocks take the dtype of the whole job's
+        (:func:`block_dtype`)."""
         layout = layout or _layout_of(x, "x")
         xs = _positions(x, "x", layout, xp)
         symmetric = y is None
@@ -196,11 +204,9 @@ class Samples:
         sorted_x = xp.sqrt(xp.take_along_axis(sq_x, order_x, axis=1))
         sorted_y = sorted_x if symmetric else xp.sqrt(xp.take_along_axis(sq_y, order_y, axis=1))
         frob_x, frob_y = sq_x.sum(axis=1), sq_y.sum(axis=1)
-        # No partial sum of an inner product exceeds the product of the two largest position norms.
-        # Rescaled as above that is at most C 2^80, inside float32; past float32 all the same (C > 2^46),
-        # the cost blocks are computed in float64.
-        largest = float(sorted_x[:, 0].max()) * float(sorted_y[:, 0].max())
-        if xs.dtype == np.float32 and largest >= float(np.finfo(np.float32).max) / 4:
+        if largest_norms is None:
+            largest_norms = (float(sorted_x[:, 0].max()), float(sorted_y[:, 0].max()))
+        if block_dtype(xs.dtype, largest_norms) != xs.dtype:
             xs = xs.astype(xp.float64)
             ys = xs if symmetric else ys.astype(xp.float64)
         owned = sum(arr.nbytes for arr, source in ((xs, x), (ys, None if symmetric else y)) if _owns(arr, source))
@@ -211,6 +217,19 @@ class Samples:
         owned += 3 * (sq_x.nbytes + (0 if symmetric else sq_y.nbytes)) + 8 * _norm_block_samples(xs.shape) * S * C
         return cls(xp, xs, ys, symmetric, order_x, order_y, sorted_x, sorted_y, frob_x, frob_y, exp_x, exp_y,
                    owned)
+
+
+def block_dtype(dtype, largest_norms: tuple) -> np.dtype:
+    """The dtype the cost blocks of samples of ``dtype`` are computed in, given the largest position
+    norms of x and y (rescaled, as ``Samples`` holds them).
+
+    No partial sum of an inner product exceeds the product of the two largest position norms.
+    Rescaled as in ``Samples`` that is at most C 2^80, inside float32; past float32 all the same
+    (C > 2^46), the cost blocks are computed in float64."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float32 and largest_norms[0] * largest_norms[1] >= float(np.finfo(np.float32).max) / 4:
+        return np.dtype(np.float64)
+    return dtype
 
 
 def _owns(arr, source) -> bool:
