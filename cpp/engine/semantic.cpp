@@ -49,7 +49,7 @@ LapStatus solve_full_block(const T* a, const T* b, int S, int C, Matcher matcher
             AuctionSchedule schedule = default_auction_schedule(c, S, S, 0.0);
             if (matcher == Matcher::near_exact) schedule.relative_gap = kNearExactGap;
             status = solve_auction(c, S, S, schedule, s.x.data(), s.v.data(), s.lap, cancel);
-            if (status == LapStatus::ok && upper) *upper = -dual_lower_bound(c, S, S, s.v.data());
+            if (status == LapStatus::ok && upper) *upper = -ascended_dual_lower_bound(c, S, s.v.data());
             break;
         }
         case Matcher::greedy:

@@ -27,13 +27,12 @@ struct AuctionSchedule {
 };
 
 // Every phase ends with an assignment within m * eps of its dual bound (epsilon complementary
-// slackness), and usually much closer: on semantic costs the bound is 10-30x tighter. Reading the
-// bound is one pass over the costs, a phase's least work, so it is read only once m * eps is within
-// this factor of the gap sought.
+// slackness), and usually closer. Reading the bound is two passes over the costs, about a phase's
+// least work, so it is read only once m * eps is within this factor of the gap sought.
 constexpr double kGapCheckSlack = 32.0;
 
 // Whether `assigned` (all rows of a square problem) is within gap * |its cost| of the optimum,
-// certified by the dual bound of the column potentials v.
+// certified by the dual bound of the column potentials v (ascended_dual_lower_bound).
 template <class T>
 bool certified_within_gap(const T* c, int n, const int32_t* assigned, const double* v, double eps, double gap) {
     double total = 0.0;
@@ -41,7 +40,7 @@ bool certified_within_gap(const T* c, int n, const int32_t* assigned, const doub
     const double allowed = gap * std::fabs(total);
     if (n * eps <= allowed) return true;
     if (n * eps > kGapCheckSlack * allowed) return false;
-    return total - dual_lower_bound(c, n, n, v) <= allowed;
+    return total - ascended_dual_lower_bound(c, n, v) <= allowed;
 }
 
 // The schedule of auction_schedule.h for these costs: start at range / 64; end where the n * eps bound
