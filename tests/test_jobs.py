@@ -209,6 +209,10 @@ def test_bad_input_gets_one_clear_error(tmp_path):
     for tile in (0, -3, 2.5, True):
         with pytest.raises(ValueError, match="tile must be a positive integer"):
             run_job(x, tmp_path / "a.zarr", tile=tile, progress=False)
+    bad = x.copy()
+    bad[4, 2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"x, in samples 0 to 5: x\[4, 2, 1\] is nan"):
+        run_job(bad, tmp_path / "nan.zarr", tile=3, progress=False)
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
@@ -283,6 +287,27 @@ def test_tasks_share_their_hosts_cores(client):
     assert list(hosts.values()) == [2]  # two single-threaded workers on this host
     threads = client.run(lambda dask_worker: engine_threads(hosts[dask_worker.address.rpartition(":")[0]]))
     assert set(threads.values()) == {max(1, semrsm.backends()["cpu"]["threads"] // 2)}
+
+
+def test_ctrl_c_on_a_cluster_cancels_the_tasks_left(client, tmp_path, monkeypatch, capsys):
+    x = features(np.random.default_rng(11), 12)
+    path = tmp_path / "job.zarr"
+    finished = distributed.as_completed
+
+    def interrupted(futures):  # Ctrl-C once the first tile is in
+        yield next(iter(finished(futures)))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(distributed, "as_completed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_job(x, path, tile=3, client=client, progress=False)
+    assert "resumes from there" in capsys.readouterr().err
+    monkeypatch.undo()
+    done, total = open_rsm(path).progress
+    assert 1 <= done
+    report = run_job(x, path, tile=3, client=client, progress=False)
+    assert len(report.computed) <= total - done  # tasks already running when cancelled may finish
+    assert np.array_equal(open_rsm(path).kernel("cosine"), semantic_rsm(x, kernel="cosine"))
 
 
 def test_a_lost_worker_does_not_lose_the_job(client, tmp_path):

@@ -24,7 +24,7 @@ from .. import _core
 from .._backend import backends, resolve, to_numpy
 from ..semantic import _cpu, _cuda
 from ..semantic._grid import solve_grid
-from ..semantic._plan import Options, Samples, _layout_of
+from ..semantic._plan import Options, Samples
 from ._input import Features, open_features
 from ._store import Store, identity_of
 from ._tiles import check_tile
@@ -136,8 +136,10 @@ def _norms(x: Features, y: Optional[Features], layout: Optional[str]):
         sq, exp, largest = [], [], 0.0
         for lo, hi in features.blocks():
             block = features.rows(lo, hi)
-            samples = Samples.prepare(block if common is None else block.astype(common), None,
-                                      layout or _layout_of(block, features.name), np)
+            try:
+                samples = Samples.prepare(block if common is None else block.astype(common), None, layout, np)
+            except ValueError as exc:  # its index counts from the block's first sample
+                raise ValueError(f"{features.name}, in samples {lo} to {hi - 1}: {exc}") from None
             sq.append(samples.frob_x)
             exp.append(samples.exp_x)
             largest = max(largest, samples.largest_norms[0])
