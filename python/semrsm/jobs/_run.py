@@ -138,7 +138,12 @@ def _norms(x: Features, y: Optional[Features], layout: Optional[str]):
             block = features.rows(lo, hi)
             try:
                 samples = Samples.prepare(block if common is None else block.astype(common), None, layout, np)
-            except ValueError as exc:  # its index counts from the block's first sample
+            except ValueError as exc:  # said of the block: said again of the input
+                bad = np.argwhere(~np.isfinite(block))[:1] if np.issubdtype(block.dtype, np.inexact) else ()
+                if len(bad):
+                    where = ", ".join(map(str, [lo + int(bad[0][0]), *map(int, bad[0][1:])]))
+                    raise ValueError(f"{features.name}[{where}] is {block[tuple(bad[0])]}; samples must be "
+                                     f"finite") from None
                 raise ValueError(f"{features.name}, in samples {lo} to {hi - 1}: {exc}") from None
             sq.append(samples.frob_x)
             exp.append(samples.exp_x)
