@@ -15,6 +15,7 @@
 #include <omp.h>
 
 #include "engine/batch.h"
+#include "lap/common.h"
 #include "lap/status.h"
 #include "engine/semantic.h"
 #ifdef SEMRSM_WITH_CUDA
@@ -77,14 +78,31 @@ class EngineThread {
     std::function<void()> job_;
 };
 
+// The calling thread's own poll (lap/common.h): takes the GIL back and runs Python's signal handlers;
+// true once one raised (KeyboardInterrupt is then set).
+bool signal_raised(void*) {
+    py::gil_scoped_acquire acquire;
+    return PyErr_CheckSignals() != 0;
+}
+
 // Runs work(cancel) without the GIL on the engine thread while this thread polls for Ctrl-C every
 // 50 ms; a signal raises `cancel`, waits for the work to wind down, and raises KeyboardInterrupt.
+// Small work runs on this thread, which then polls from inside the work's own loops (cancel_requested).
 template <class Work>
 void run_interruptible(double expected_steps, Work&& work) {
     std::atomic<bool> cancel{false};
     if (expected_steps < kInlineWork) {
-        py::gil_scoped_release release;
-        work(cancel);
+        CallingThreadPoll poll{&signal_raised, nullptr, &cancel,
+                               std::chrono::steady_clock::now() + std::chrono::milliseconds(50)};
+        {
+            py::gil_scoped_release release;
+            calling_thread_poll = &poll;
+            struct Uninstall {
+                ~Uninstall() { calling_thread_poll = nullptr; }
+            } uninstall;
+            work(cancel);
+        }
+        if (cancel.load()) throw py::error_already_set();
         return;
     }
     std::exception_ptr error;
@@ -304,11 +322,13 @@ PYBIND11_MODULE(_core, module) {
     py::dict statuses;
     for (const LapStatusName& entry : kLapStatusNames) statuses[entry.name] = (int)entry.status;
     module.attr("LAP_STATUS") = statuses;
+    module.attr("SAFE_EXPONENT") = kSafeExponent;
     py::list methods, matchers;
     for (const MethodName& entry : kMethodNames) methods.append(entry.name);
     for (const MatcherName& entry : kMatcherNames) matchers.append(entry.name);
     module.attr("LAP_METHODS") = py::tuple(methods);
     module.attr("MATCHERS") = py::tuple(matchers);
+    module.attr("NEAR_EXACT_GAP") = kNearExactGap;
     py::dict aliases;
     for (const MatcherName& alias : kMatcherAliases)
         for (const MatcherName& entry : kMatcherNames)

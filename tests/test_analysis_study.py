@@ -118,4 +118,4 @@ def test_study_figure(layer, tmp_path):
     fig = study_figure(table, path=tmp_path / "study.png", title="t")
     assert (tmp_path / "study.png").stat().st_size > 10_000
     quality, runtime = fig.axes[:2]
-    assert runtime.get_yscale() == "log" and len(runtime.get_lines()) == 5  # hungarian, exact, 3 approximations
+    assert runtime.get_yscale() == "log" and len(runtime.get_lines()) == 6  # hungarian, exact, 4 approximations

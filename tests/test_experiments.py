@@ -45,7 +45,7 @@ def test_matchers_command(tmp_path, capsys):
     assert main(["demo", "--experiment", "matchers", "--quick", "-o", str(tmp_path)]) == 0
     assert "faster than the Hungarian baseline" in capsys.readouterr().out
     rows = read_csv(tmp_path / "matchers.csv")
-    assert {r["matcher"] for r in rows} == {"hungarian", "exact", "batch_optimal", "topk_greedy", "greedy"}
+    assert {r["matcher"] for r in rows} == {"hungarian", "exact", "near_exact", "batch_optimal", "topk_greedy", "greedy"}
     assert (tmp_path / "matchers.png").exists()
 
 

@@ -8,7 +8,7 @@ import semrsm
 from semrsm.datasets import semantic_features
 
 KERNELS = ["inner", "cosine", "rbf"]
-APPROX = [("greedy", {}), ("topk_greedy", {"topk": 5}), ("batch_optimal", {"window": 4})]
+APPROX = [("greedy", {}), ("topk_greedy", {"topk": 5}), ("batch_optimal", {"window": 4}), ("near_exact", {})]
 
 
 def to_nsc(x, layout):
@@ -113,6 +113,26 @@ def test_approximations_stay_below_optimum_and_bound(matcher, options):
     assert (np.sort(perm, axis=-1) == np.arange(16)).all()
     i, j = 3, 2
     np.testing.assert_allclose(got[i, j], np.einsum("sc,sc->", X[i], Y[j][perm[i, j]]), rtol=1e-9)
+
+
+def test_near_exact_is_certified_within_its_gap_of_scipys_optimum():
+    x = semantic_features(6, 14, 32, seed=9)  # S = 196: the auction stops phases before exactness
+    X = to_nsc(x.astype(np.float64), "NCHW")
+    got, perm, bound = semrsm.semantic_rsm(x, kernel="inner", matcher="near_exact", return_perm=True,
+                                           return_bound=True)
+    gap = semrsm.semantic.NEAR_EXACT_GAP
+    iu = np.triu_indices(6, 1)
+    optimum = np.array([(X[i] @ X[j].T)[linear_sum_assignment(X[i] @ X[j].T, maximize=True)].sum()
+                        for i, j in zip(*iu)])
+    objective, certified = got[iu], bound[iu]
+    rounding = 1e-6 * optimum  # the blocks are float32, the objectives float64 sums of the vectors
+    assert (objective <= optimum + rounding).all()
+    assert (objective >= (1 - gap) * optimum - rounding).all()
+    assert (certified >= optimum - rounding).all()
+    assert (certified - objective <= gap * objective + rounding).all()
+    assert (objective < optimum - rounding).any(), "near_exact ran to exactness on every pair"
+    i, j = 1, 4
+    np.testing.assert_allclose(got[i, j], np.einsum("sc,sc->", X[i], X[j][perm[i, j]]), rtol=1e-9)
 
 
 def test_permutations_symmetric_and_requested_pairs():

@@ -93,6 +93,15 @@ def test_matchers_match_cpu_engine_on_exact_ties(matcher, symmetric, rng):
         np.testing.assert_allclose(bound, ref_bound, rtol=1e-12, atol=1e-9)
 
 
+def test_near_exact_is_solved_exactly_by_the_array_steps(rng):
+    # The GPU's auction has no stop at a certified gap: it keeps near_exact's promise by exactness.
+    x = rng.standard_normal((6, 12, 4)).astype(np.float32)
+    got, bound = arrays_rsm(x, None, matcher="near_exact", return_bound=True)
+    want, want_bound = arrays_rsm(x, None, matcher="exact", return_bound=True)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(bound, want_bound)
+
+
 @pytest.mark.parametrize("matcher,options", [("jv", {}), ("greedy", {}), ("topk_greedy", {"topk": 4}),
                                              ("batch_optimal", {"window": 3}), ("batch_optimal", {"window": 64})])
 def test_float64_features_and_kernels(matcher, options, rng):

@@ -33,7 +33,7 @@ void parallel_for(int64_t count, int threads, const std::atomic<bool>& cancel,
     std::exception_ptr error;
     std::mutex error_lock;
     auto guarded = [&](int64_t k) {
-        if (cancel.load(std::memory_order_relaxed)) return;
+        if (cancel_requested(&cancel)) return;
         try {
             body(k);
         } catch (...) {
@@ -58,15 +58,17 @@ namespace {
 template <class T>
 struct ThreadScratch {
     LapWorkspace lap;
-    std::vector<T> negated;  // the maximisation problem rewritten as a minimisation
+    std::vector<T> work;  // the problem as solved: negated to maximise, scaled by a power of two
 };
 
 // The entry checks, one pass over the problem as given (before any negation). A min/max/or
 // reduction under `omp simd`: without it GCC keeps the loop scalar (a floating-point min is not
 // associative to it), and at n = 49 that scalar pass was a quarter of a solve's instructions.
-// What the reductions do with a NaN does not matter: a NaN anywhere returns nan_cost.
+// What the reductions do with a NaN does not matter: a NaN anywhere returns nan_cost. Writes the
+// largest finite |c| to *largest (a second pass only where infinities hide it).
 template <class T>
-LapStatus check_entries(const T* problem, int64_t size, bool maximize, Method method, bool* forbidden) {
+LapStatus check_entries(const T* problem, int64_t size, bool maximize, Method method, bool* forbidden,
+                        double* largest) {
     T lo = problem[0], hi = problem[0];
     int nans = 0;
 #pragma omp simd reduction(min : lo) reduction(max : hi) reduction(| : nans)
@@ -76,14 +78,47 @@ LapStatus check_entries(const T* problem, int64_t size, bool maximize, Method me
         hi = a > hi ? a : hi;
         nans |= a != a;
     }
-    const bool pos_inf = hi == std::numeric_limits<T>::infinity();
-    const bool neg_inf = lo == -std::numeric_limits<T>::infinity();
+    constexpr T inf = std::numeric_limits<T>::infinity();
+    const bool pos_inf = hi == inf;
+    const bool neg_inf = lo == -inf;
     *forbidden = maximize ? neg_inf : pos_inf;
     if (nans > 0) return LapStatus::nan_cost;
     if (maximize ? pos_inf : neg_inf) return LapStatus::invalid_infinity;
     if (*forbidden && (method == Method::auction || method == Method::greedy))
         return LapStatus::forbidden_unsupported;
+    if (*forbidden) {
+        T top = 0;
+#pragma omp simd reduction(max : top)
+        for (int64_t k = 0; k < size; ++k) {
+            const T a = problem[k] < 0 ? -problem[k] : problem[k];
+            top = a != inf && a > top ? a : top;
+        }
+        *largest = top;
+    } else {
+        *largest = std::max(-(double)lo, (double)hi);
+    }
     return LapStatus::ok;
+}
+
+// The power of two 2^e that brings the largest finite |c| into [2^-kSafeExponent, 2^kSafeExponent):
+// 0 inside it. There no difference of costs or potentials (at most a few times the largest |c|, times
+// n for the auction's prices) overflows, none that the solvers compare is subnormal, and the auction's
+// eps (a fraction of the range, above 2^-40 of the largest |c|) is a normal number, so every loop ends.
+// Scaling by 2^e is exact (barring costs 2^-1022 below the largest, which no solver resolves anyway),
+// so the optimal assignment is that of the problem as given; potentials and bound are scaled back.
+int scale_exponent(double largest) {
+    if (!(largest > 0.0)) return 0;
+    int e;
+    std::frexp(largest, &e);  // largest in [2^(e-1), 2^e)
+    if (e > kSafeExponent) return kSafeExponent - e;
+    if (e <= -kSafeExponent) return 1 - kSafeExponent - e;
+    return 0;
+}
+
+// x * 2^-e, rounded down where it is not exact (a result in the subnormal range): a lower bound stays one.
+double unscale_down(double x, int e) {
+    const double y = std::ldexp(x, -e);
+    return std::ldexp(y, e) == x ? y : std::nextafter(y, -kInf);
 }
 
 template <class T>
@@ -91,26 +126,37 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
                double* v, double* objective, double* bound, int8_t* status,
                const std::atomic<bool>& cancel) {
     thread_local ThreadScratch<T> scratch;
-    // The copy for maximisation is kept between problems, except a large one: the engine thread
-    // lives as long as the process and would hold it for good.
+    // The working copy is kept between problems, except a large one: the engine thread lives as long
+    // as the process and would hold it for good.
     struct ReleaseLargeCopy {
         std::vector<T>& copy;
         ~ReleaseLargeCopy() {
             if (copy.capacity() * sizeof(T) > (16u << 20)) std::vector<T>().swap(copy);
         }
-    } release_large_copy{scratch.negated};
+    } release_large_copy{scratch.work};
     const int64_t size = (int64_t)n * m;
     bool forbidden = false;
-    LapStatus result = check_entries(problem, size, options.maximize, options.method, &forbidden);
+    double largest = 0.0;
+    LapStatus result = check_entries(problem, size, options.maximize, options.method, &forbidden, &largest);
     *status = (int8_t)result;
     if (result != LapStatus::ok) return;
+    const int exponent = scale_exponent(largest);
     const T* c = problem;
-    if (options.maximize) {
+    if (options.maximize && exponent == 0) {
         // Negation is exact in floating point, so the minimum of -c is exactly minus the maximum.
-        scratch.negated.resize(size);
-        for (int64_t k = 0; k < size; ++k) scratch.negated[k] = -problem[k];
-        c = scratch.negated.data();
+        scratch.work.resize(size);
+        for (int64_t k = 0; k < size; ++k) scratch.work[k] = -problem[k];
+        c = scratch.work.data();
+    } else if (exponent != 0) {
+        scratch.work.resize(size);
+        const int e = exponent;
+        if (options.maximize)
+            for (int64_t k = 0; k < size; ++k) scratch.work[k] = -std::ldexp(problem[k], e);
+        else
+            for (int64_t k = 0; k < size; ++k) scratch.work[k] = std::ldexp(problem[k], e);
+        c = scratch.work.data();
     }
+    const double eps = std::ldexp(options.eps, exponent);
     double lower = 0.0;
     switch (options.method) {
         case Method::automatic:
@@ -120,10 +166,10 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
             result = solve_jv(c, n, m, forbidden, x, u, v, scratch.lap, &cancel);
             break;
         case Method::hybrid:
-            result = solve_hybrid(c, n, m, forbidden, options.eps, x, u, v, scratch.lap, &cancel);
+            result = solve_hybrid(c, n, m, forbidden, eps, x, u, v, scratch.lap, &cancel);
             break;
         case Method::auction: {
-            const AuctionSchedule schedule = default_auction_schedule(c, n, m, options.eps);
+            const AuctionSchedule schedule = default_auction_schedule(c, n, m, eps);
             result = solve_auction(c, n, m, schedule, x, v, scratch.lap, &cancel);
             for (int i = 0; i < n; ++i) u[i] = row_minima(c + (int64_t)i * m, v, m).best;
             break;
@@ -138,9 +184,14 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
     *status = (int8_t)result;
     if (result != LapStatus::ok) return;
     if (options.method != Method::greedy) lower = dual_lower_bound(c, n, m, v, scratch.lap.d.data());
-    const double sign = options.maximize ? -1.0 : 1.0;
-    *objective = sign * assignment_cost(c, n, m, x);
-    *bound = sign * lower;
+    // The objective from the costs as given, so that neither scaling nor negation can round it.
+    *objective = assignment_cost(problem, n, m, x);
+    if (exponent != 0) {
+        lower = unscale_down(lower, exponent);
+        for (int i = 0; i < n; ++i) u[i] = std::ldexp(u[i], -exponent);
+        for (int j = 0; j < m; ++j) v[j] = std::ldexp(v[j], -exponent);
+    }
+    *bound = options.maximize ? -lower : lower;
     if (options.maximize) {
         for (int i = 0; i < n; ++i) u[i] = -u[i];
         for (int j = 0; j < m; ++j) v[j] = -v[j];

@@ -44,8 +44,10 @@ LapStatus solve_full_block(const T* a, const T* b, int S, int C, Matcher matcher
             status = solve_exact_block(c, S, s, cancel);
             if (status == LapStatus::ok && upper) *upper = -dual_lower_bound(c, S, S, s.v.data());
             break;
+        case Matcher::near_exact:
         case Matcher::auction: {
-            const AuctionSchedule schedule = default_auction_schedule(c, S, S, 0.0);
+            AuctionSchedule schedule = default_auction_schedule(c, S, S, 0.0);
+            if (matcher == Matcher::near_exact) schedule.relative_gap = kNearExactGap;
             status = solve_auction(c, S, S, schedule, s.x.data(), s.v.data(), s.lap, cancel);
             if (status == LapStatus::ok && upper) *upper = -dual_lower_bound(c, S, S, s.v.data());
             break;

@@ -9,7 +9,13 @@
 
 namespace semrsm {
 
-enum class Matcher { exact, auction, greedy, topk_greedy, batch_optimal };
+enum class Matcher { exact, near_exact, auction, greedy, topk_greedy, batch_optimal };
+
+// near_exact: the auction stopped once its dual bound certifies the assignment within this fraction
+// of its objective of the optimum, so that every pair's objective is at least (1 - gap) of the
+// optimum of its block. 1e-3 is the quality researchers asked of a matcher they need not second-
+// guess; on semantic costs the auction gets there several phases before exactness.
+constexpr double kNearExactGap = 1e-3;
 
 struct MatcherName {
     const char* name;
@@ -19,7 +25,8 @@ struct MatcherName {
 // The names Python passes (exported as semrsm.semantic.MATCHERS, in this order), and the aliases
 // it also accepts: "jv" is the exact matcher's name from before it was solved by the hybrid.
 inline constexpr MatcherName kMatcherNames[] = {
-    {"exact", Matcher::exact}, {"auction", Matcher::auction}, {"greedy", Matcher::greedy},
+    {"exact", Matcher::exact}, {"near_exact", Matcher::near_exact}, {"auction", Matcher::auction},
+    {"greedy", Matcher::greedy},
     {"topk_greedy", Matcher::topk_greedy}, {"batch_optimal", Matcher::batch_optimal},
 };
 inline constexpr MatcherName kMatcherAliases[] = {{"jv", Matcher::exact}};

@@ -23,6 +23,15 @@ SEMRSM_HD inline double auction_eps_floor(double lo, double hi) {
     return fmax(fabs(lo), fabs(hi)) * 0x1p-40;
 }
 
+// Whether the auction's prices can see every cost: prices are about as large as the largest |cost|
+// and move in steps of at least auction_eps_floor, so a nonzero cost smaller than that floor (costs
+// spanning more than 2^40: [[0, 0, 0], [0, 0, 0], [1, 0, 1e20]]) cannot be told from 0, and from
+// such prices shortest augmenting paths (hybrid.h) settle on a wrong optimum. Exact solvers then run
+// JV alone, whose potentials start at the column minima and resolve the small costs.
+SEMRSM_HD inline bool auction_resolves(double lo, double hi, double smallest_nonzero) {
+    return !(smallest_nonzero < auction_eps_floor(lo, hi));
+}
+
 // The default last eps: below 1/m on integer costs (exact), 1e-9 of the range per row otherwise.
 SEMRSM_HD inline double auction_default_eps(double lo, double hi, bool integral, int m) {
     const double range = hi > lo ? hi - lo : 1.0;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -17,6 +18,11 @@
 namespace semrsm {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Costs whose largest magnitude lies in [2^-40, 2^40) are solved as they are; the engine brings
+// others into that range by a power of two (cpp/engine/batch.cpp). Exported to Python
+// (`_core.SAFE_EXPONENT`), where samples are rescaled by the same rule (python/semrsm/_floats.py).
+constexpr int kSafeExponent = 40;
 
 // Scratch arrays reused across problems by one thread, so that a batch of small problems does not
 // allocate per problem.
@@ -38,11 +44,42 @@ struct LapWorkspace {
     }
 };
 
+// The sum of the assigned costs, accumulated in long double (on x86-64 a 64-bit significand and a
+// 15-bit exponent): assigned costs near the float64 maximum whose total lies in range (4.38e307)
+// sum without an intermediate overflow, and the total is rounded to float64 once.
 template <class T>
 double assignment_cost(const T* c, int n, int m, const int32_t* col4row) {
-    double total = 0.0;
-    for (int i = 0; i < n; ++i) total += (double)c[(int64_t)i * m + col4row[i]];
-    return total;
+    long double total = 0.0L;
+    for (int i = 0; i < n; ++i) total += (long double)c[(int64_t)i * m + col4row[i]];
+    return (double)total;
+}
+
+// Cancellation. Work on the engine thread stops when the calling thread raises `cancel` (on Ctrl-C,
+// cpp/bindings.cpp). Work that runs on the calling thread itself has no one to raise it, so it installs
+// a CallingThreadPoll: every 16th poll there reads the clock, and every 50 ms `interrupted` is asked
+// (the bindings look for a signal, with the GIL taken back), which raises `cancel` when it says so.
+struct CallingThreadPoll {
+    bool (*interrupted)(void* context);
+    void* context;
+    std::atomic<bool>* cancel;
+    std::chrono::steady_clock::time_point next;
+    unsigned polls = 0;
+};
+
+inline thread_local CallingThreadPoll* calling_thread_poll = nullptr;
+
+// What every long loop asks, between units of work of at most a few milliseconds.
+inline bool cancel_requested(const std::atomic<bool>* cancel) {
+    if (!cancel) return false;
+    if (cancel->load(std::memory_order_relaxed)) return true;
+    CallingThreadPoll* poll = calling_thread_poll;
+    if (!poll || (++poll->polls & 15) != 0) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < poll->next) return false;
+    poll->next = now + std::chrono::milliseconds(50);
+    if (!poll->interrupted(poll->context)) return false;
+    poll->cancel->store(true, std::memory_order_relaxed);
+    return true;
 }
 
 }  // namespace semrsm

@@ -1,5 +1,6 @@
 // The default exact solver: Jonker-Volgenant (jv.h) or the auction/shortest-path hybrid (hybrid.h),
-// chosen per problem by what JV's column reduction achieves (the rule and its measurements:
+// chosen per problem by what JV's column reduction achieves, the hybrid only where its auction
+// resolves the costs (auction_resolves) (the rule and its measurements:
 // lap/rules.h, shared with the GPU's cuda/lap/exact.cuh).
 #pragma once
 
@@ -45,8 +46,11 @@ LapStatus solve_exact(const T* c, int n, int m, bool forbidden, int32_t* x, doub
     if (square && n >= kSpreadMinRows && prefer_hybrid_for_spread(n, row_minima_spread(c, n, m)))
         return solve_hybrid(c, n, m, forbidden, 0.0, x, u, v, ws, cancel);
     const int nfree = jv_start(c, n, m, forbidden, x, v, ws);
-    if (square && prefer_hybrid(n, nfree, kHybridMinRows))
-        return solve_hybrid(c, n, m, forbidden, 0.0, x, u, v, ws, cancel);
+    if (square && prefer_hybrid(n, nfree, kHybridMinRows)) {
+        // Only where the auction resolves the costs (auction_resolves); else JV goes on from its start.
+        const AuctionSchedule schedule = default_auction_schedule(c, n, m, 0.0, /*hand_over=*/true);
+        if (schedule.resolves) return solve_hybrid_scheduled(c, n, m, schedule, x, u, v, ws, cancel);
+    }
     return jv_finish(c, n, m, nfree, x, u, v, ws, cancel);
 }
 

@@ -34,10 +34,12 @@ void solve_greedy(const T* c, int n, int m, int32_t* x, LapWorkspace& ws) {
 }
 
 // Lower bound for a heuristic assignment with no potentials of its own: the better of the row-wise
-// bound (each row at its minimum) and the column-wise one (the n cheapest column minima).
+// bound (each row at its minimum) and the column-wise one (the n cheapest column minima). Each is a
+// float64 sum of exact entries, lowered by its rounding allowance (dual_lower_bound, row_minima.h), so
+// that it bounds the exact optimum.
 template <class T>
 double row_column_lower_bound(const T* c, int n, int m) {
-    double rows = 0.0;
+    double rows = 0.0, rows_magnitude = 0.0;
     std::vector<double> col_min(m, kInf);
     for (int i = 0; i < n; ++i) {
         const T* ci = c + (int64_t)i * m;
@@ -48,10 +50,16 @@ double row_column_lower_bound(const T* c, int n, int m) {
             col_min[j] = std::min(col_min[j], h);
         }
         rows += row_min;
+        rows_magnitude += std::fabs(row_min);
     }
     std::partial_sort(col_min.begin(), col_min.begin() + n, col_min.end());
-    const double cols = std::accumulate(col_min.begin(), col_min.begin() + n, 0.0);
-    return std::max(rows, cols);
+    double cols = 0.0, cols_magnitude = 0.0;
+    for (int k = 0; k < n; ++k) { cols += col_min[k]; cols_magnitude += std::fabs(col_min[k]); }
+    auto lowered = [n](double total, double magnitude) {
+        const double lower = total - rounding_allowance(n + 1, magnitude);
+        return lower == lower ? std::nextafter(lower, -kInf) : -kInf;
+    };
+    return std::max(lowered(rows, rows_magnitude), lowered(cols, cols_magnitude));
 }
 
 }  // namespace semrsm

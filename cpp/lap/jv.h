@@ -81,8 +81,10 @@ int jv_augmenting_row_reduction(const T* c, int n, int nfree, int32_t* x, int32_
                 if (y[j] < 0) free_col = j;
                 else if (j != j1 && j2 < 0) j2 = j;
             }
+            // No second column at umin (j2 < 0) happens only when umin is not a number the row's
+            // entries reproduce (an overflowed difference): j1 is kept rather than written as -1.
             if (free_col >= 0) { j1 = free_col; i0 = -1; }
-            else if (i0 >= 0) { j1 = j2; i0 = y[j2]; }
+            else if (i0 >= 0 && j2 >= 0) { j1 = j2; i0 = y[j2]; }
         }
         if (i0 >= 0) x[i0] = -1;
         x[i] = j1;

@@ -18,12 +18,15 @@ namespace semrsm {
 struct RowMinima {
     double best;    // smallest c_j - v_j
     double second;  // smallest over the other columns (equal to best on a tie)
-    int jbest;      // first column at best
+    int jbest;      // first column at best; column 0 when no c_j - v_j compares below +inf
 };
 
+// jbest starts at column 0, not -1: where every c_j - v_j is +inf or NaN (a difference that
+// overflowed) no entry compares lower, and callers write through jbest (a -1 there corrupted the
+// heap on costs near the float64 maximum). Both paths return an index in [0, m) for m >= 1.
 template <class T>
 RowMinima row_minima_scalar(const T* c, const double* v, int m, int from = 0,
-                            RowMinima acc = {kInf, kInf, -1}) {
+                            RowMinima acc = {kInf, kInf, 0}) {
     for (int j = from; j < m; ++j) {
         const double h = (double)c[j] - v[j];
         if (h < acc.second) {
@@ -84,7 +87,9 @@ __attribute__((target("avx2"))) RowMinima row_minima_avx2(const T* c, const doub
     if (j == 0) return row_minima_scalar(c, v, m);
     // The lanes merged in registers (a scalar merge with its branches cost as much as the loop on
     // rows of 49-128 columns): the smallest value, the lowest column holding it, and the smallest of
-    // every lane's second value and of the other lanes' smallest.
+    // every lane's second value and of the other lanes' smallest. `at` is a column index whatever the
+    // values: lanes start at index 0 and m1 = +inf and take only indices of columns read, m1 is never
+    // NaN (NaN compares false, max/min return their second operand), so some lane equals `best`.
     const __m256d best = all_lanes_min(_mm256_min_pd(a.m1, b.m1));
     const __m256d at = all_lanes_min(_mm256_min_pd(_mm256_blendv_pd(inf, a.index, equal_lanes(a.m1, best)),
                                                    _mm256_blendv_pd(inf, b.index, equal_lanes(b.m1, best))));
@@ -142,6 +147,19 @@ void column_minima_step(const T* c, int m, int i, double* v, double* row_of_min)
 // with u_i = min_j (c_ij - v_j), sum u + sum v <= optimum whenever v_j <= 0 for the columns a
 // rectangular problem may leave unassigned; v is shifted to satisfy that (into `scratch`, m
 // entries, allocated here if none is given), which keeps the bound valid.
+//
+// The sum is formed in float64: each u_i is one rounding of its exact value (rounding is monotone,
+// so the smallest rounded difference is the rounded smallest), then n + m - 1 additions, so the
+// computed sum is within gamma_{n+m} (sum |u_i| + sum |v_j|) of the exact one (Higham, "Accuracy and
+// Stability of Numerical Algorithms", 2nd ed., sec. 3.1; gamma_k = k u / (1 - k u), u = 2^-53).
+// That allowance (with one more term for its own rounding) is subtracted, and the result rounded
+// down once more, so the bound holds for the exact optimum of c, not only up to rounding. An
+// allowance that overflows gives -inf, a bound that says nothing rather than a false one.
+inline double rounding_allowance(int terms, double magnitude) {
+    const double k = terms * 0x1p-53;
+    return k / (1.0 - k) * magnitude;
+}
+
 template <class T>
 double dual_lower_bound(const T* c, int n, int m, const double* v, double* scratch = nullptr) {
     std::vector<double> own;
@@ -154,10 +172,15 @@ double dual_lower_bound(const T* c, int n, int m, const double* v, double* scrat
         for (int j = 0; j < m; ++j) scratch[j] = v[j] - shift;
         v = scratch;
     }
-    double total = 0.0;
-    for (int j = 0; j < m; ++j) total += v[j];
-    for (int i = 0; i < n; ++i) total += row_minima(c + (int64_t)i * m, v, m).best;
-    return total;
+    double total = 0.0, magnitude = 0.0;
+    for (int j = 0; j < m; ++j) { total += v[j]; magnitude += std::fabs(v[j]); }
+    for (int i = 0; i < n; ++i) {
+        const double u = row_minima(c + (int64_t)i * m, v, m).best;
+        total += u;
+        magnitude += std::fabs(u);
+    }
+    const double lower = total - rounding_allowance(n + m + 2, magnitude);
+    return lower == lower ? std::nextafter(lower, -kInf) : -kInf;
 }
 
 }  // namespace semrsm

@@ -153,7 +153,7 @@ template <class T>
 LapStatus augment_rows(const T* c, int m, const int32_t* rows, int count, int32_t* x, int32_t* y,
                        double* v, LapWorkspace& ws, const std::atomic<bool>* cancel) {
     for (int k = 0; k < count; ++k) {
-        if (cancel && cancel->load(std::memory_order_relaxed)) return LapStatus::cancelled;
+        if (cancel_requested(cancel)) return LapStatus::cancelled;
         const LapStatus status = augment_from_row(c, m, rows[k], x, y, v, ws);
         if (status != LapStatus::ok) return status;
     }

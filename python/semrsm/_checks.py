@@ -8,14 +8,16 @@ arrays for the similarity measures (float64, finite, enough samples), and the sc
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 
+from . import _core
 from ._backend import array_module, is_cupy_array, to_numpy
 
-__all__ = ["UnreliableResultWarning", "as_features", "as_finite_samples", "as_float64", "as_pairs", "as_real",
+__all__ = ["MAX_ENGINE_INT", "UnreliableResultWarning", "as_features", "as_finite_samples", "as_float64", "as_pairs", "as_real",
            "as_real_array", "check_choice", "check_count", "check_flag", "check_samples", "check_threads",
-           "engine_dtype", "first_bad_index", "format_index", "positive_number", "raise_if_not_finite",
+           "engine_dtype", "first_bad_index", "format_index", "max_threads", "positive_number", "raise_if_not_finite",
            "same_samples"]
 
 _ENGINE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -41,19 +43,34 @@ def check_choice(value, name: str, choices, aliases=None) -> str:
     return value
 
 
-def check_count(value, name: str, minimum: int = 1) -> int:
-    """``value`` as a Python int >= ``minimum`` (booleans are refused), or a ValueError."""
+#: The largest count the engines take (a C int): a window, a top-k, a number of columns.
+MAX_ENGINE_INT = 2**31 - 1
+
+
+def check_count(value, name: str, minimum: int = 1, maximum: Optional[int] = None) -> int:
+    """``value`` as a Python int in [``minimum``, ``maximum``] (booleans are refused), or a ValueError."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}; got {value!r}")
     return int(value)
 
 
+def max_threads() -> int:
+    """The most threads a call may ask for: 4 per core. More only add scratch space and thread start-up
+    (threads=40000 made libgomp fail to create them and end the process)."""
+    return 4 * int(_core.cpu_count())
+
+
 def check_threads(threads) -> int:
-    """Threads for the engine: a positive integer, or None for all cores (0 for the engine)."""
+    """Threads for the engine: an integer in [1, max_threads()], or None for all cores (0 for the engine)."""
     if threads is None:
         return 0
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise ValueError(f"threads must be a positive integer or None; got {threads!r}")
+    if threads > max_threads():
+        raise ValueError(f"threads must be at most {max_threads()} (4 per core of the {_core.cpu_count()} "
+                         f"here); got {threads!r}")
     return int(threads)
 
 
@@ -154,7 +171,21 @@ def as_real_array(x, name: str, *, ndims: tuple[int, ...], allow_empty: bool = F
     dtype = engine_dtype(arr, name, ndims)
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
+    _check_float64_range(arr, name)
     return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _check_float64_range(arr: np.ndarray, name: str) -> None:
+    """Refuse finite values of a wider float type (longdouble) that float64 cannot hold: converted they
+    would become +-inf, which the LAP reads as a forbidden assignment."""
+    if arr.dtype.kind != "f" or arr.dtype.itemsize <= 8 or arr.size == 0:
+        return
+    limit = np.finfo(np.float64).max
+    beyond = np.isfinite(arr) & (np.abs(arr) > limit)
+    if beyond.any():
+        index = first_bad_index(beyond)
+        raise ValueError(f"{name}{format_index(index)} is {np.format_float_scientific(arr[index], precision=6)}, beyond the float64 range "
+                         f"(|x| <= {limit:.6e}) the engines compute in; scale the input down")
 
 
 def as_device_array(cp, x, name: str, ndims: tuple):

@@ -17,7 +17,7 @@ __all__ = ["jsd_figure", "retrieval_figure", "study_figure"]
 
 #: Line and marker of each matcher family in the study's figure (colours tell the windows apart).
 _FAMILY_STYLE = {"batch_optimal": ("-", "o"), "topk_greedy": ("--", "^"), "greedy": (":", "s"),
-                 "auction": ("-.", "v")}
+                 "auction": ("-.", "v"), "near_exact": ("-", "D")}
 #: One colour per RSM kind throughout.
 KIND_COLOURS = {"spatio-semantic": "tab:blue", "semantic": "tab:red"}
 

@@ -29,7 +29,7 @@ __all__ = ["COLUMNS", "DEFAULT_MATCHERS", "DEFAULT_WINDOWS", "hungarian_objectiv
 
 #: The approximations studied unless told otherwise, and their windows (k of Batch-Optimal, K of
 #: TopK-Greedy).
-DEFAULT_MATCHERS = ("batch_optimal", "topk_greedy", "greedy")
+DEFAULT_MATCHERS = ("near_exact", "batch_optimal", "topk_greedy", "greedy")
 DEFAULT_WINDOWS = (32, 64, 128)
 #: Matchers that take a window: ``window`` for batch_optimal, ``topk`` for topk_greedy.
 WINDOWED = ("batch_optimal", "topk_greedy")

@@ -53,7 +53,9 @@ class LapResult:
 def make_result(col, objective, bound, u, v, method: str, batched: bool) -> LapResult:
     """The result of a batch (NumPy or CuPy arrays alike), without its batch axis when the input had
     none; the gap from objective and bound, no potentials for greedy."""
-    gap = abs(objective - bound)
+    with np.errstate(invalid="ignore"):  # both -inf (+inf): a total beyond float64, reached: gap 0
+        gap = abs(objective - bound)
+    gap[objective == bound] = 0.0
     if method == "greedy":
         u = v = None
     if not batched:

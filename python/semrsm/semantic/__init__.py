@@ -22,12 +22,12 @@ from .._checks import as_pairs
 from ..kernels import unscale
 from . import _cpu, _cuda
 from ._audit import DEFAULT_THRESHOLD, AuditReport, MatchingQualityWarning, matching_quality, sample_pairs
-from ._plan import LAYOUTS, MATCHER_ALIASES, MATCHERS, PARTIAL_WINDOWS, Options, Samples
+from ._plan import LAYOUTS, MATCHER_ALIASES, MATCHERS, NEAR_EXACT_GAP, PARTIAL_WINDOWS, Options, Samples
 from ._grid import Grid, solve_grid
 from ._run import ListedPairs, perms_of, run_chunks
 
-__all__ = ["LAYOUTS", "MATCHER_ALIASES", "MATCHERS", "PARTIAL_WINDOWS", "AuditReport", "MatchingQualityWarning",
-           "matching_quality", "pair_objectives", "sample_pairs", "semantic_rsm"]
+__all__ = ["LAYOUTS", "MATCHER_ALIASES", "MATCHERS", "NEAR_EXACT_GAP", "PARTIAL_WINDOWS", "AuditReport",
+           "MatchingQualityWarning", "matching_quality", "pair_objectives", "sample_pairs", "semantic_rsm"]
 
 
 def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", matcher: str = "exact",
@@ -55,10 +55,16 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         only pairs i < j are solved (the diagonal is exact: obj(i, i) = ||x_i||^2).
     kernel : {"inner", "cosine", "rbf"} or list of them
         A list returns a dict of RSMs keyed by kernel, all from one solve per pair.
-    matcher : {"exact", "auction", "greedy", "topk_greedy", "batch_optimal"}
+    matcher : {"exact", "near_exact", "auction", "greedy", "topk_greedy", "batch_optimal"}
         "exact" (also called "jv"): the optimum. The engine solves it with its fastest exact solver
         on these costs, an epsilon-scaling auction finished by Jonker-Volgenant shortest augmenting
-        paths ("hybrid" in :func:`semrsm.solve`), which returns the same optimum as JV. "auction":
+        paths ("hybrid" in :func:`semrsm.solve`), which returns the same optimum as JV.
+        "near_exact": the epsilon-scaling auction stopped after the first phase whose dual bound
+        certifies the pair within ``NEAR_EXACT_GAP`` (1e-3) times |objective| of the optimum: at
+        least 0.999 of the optimum wherever the objective is positive (as on ReLU features), and
+        ``return_bound`` gives that certificate (1.2-2x exact's
+        pairs per second at S = 196..3136; bench/RESULTS.md). On the GPU these pairs are solved
+        exactly, which keeps the promise. "auction":
         epsilon-scaling auction alone, within 1e-9 of the block's cost range of the optimum, on both
         engines. "greedy": the greedy rule of the paper on the full block, as the paper states it
         (the authors' code ranks along the other axis of the score matrix; cpp/lap/greedy.h).

@@ -126,8 +126,11 @@ def segments(samples, order, matcher: str, window: int, topk: int, partial_large
     short window (S mod k ranks) holds the smallest norms, or with ``partial_largest`` the largest
     (cpp/approx/batch_optimal.h)."""
     count, S, C = samples.shape
-    if matcher in ("exact", "auction", "greedy"):
-        return [Segment(samples, 1, S, 0, "auto" if matcher == "exact" else matcher)], False
+    if matcher in ("exact", "near_exact", "auction", "greedy"):
+        # near_exact promises at least (1 - NEAR_EXACT_GAP) of the optimum; the GPU's auction has no
+        # stop at a certified gap, so the GPU solves these pairs exactly, which keeps the promise.
+        method = "auto" if matcher in ("exact", "near_exact") else matcher
+        return [Segment(samples, 1, S, 0, method)], False
     ranked = samples[xp.arange(count)[:, None], order]  # (count, S, C), positions by decreasing norm
     parts = []
     if matcher == "batch_optimal":

@@ -11,17 +11,19 @@ import numpy as np
 
 from .. import _core
 from .._backend import is_cupy_array, to_numpy
-from .._checks import as_finite_samples, as_pairs, check_choice, check_count
+from .._checks import MAX_ENGINE_INT, as_finite_samples, as_pairs, check_choice, check_count, check_threads
 from .._floats import sample_exponents
 from ..kernels import check_kernels, check_sigma, kernel_bytes
 from ..lap._arrays import stable_argsort
 from ._audit import DEFAULT_THRESHOLD, AuditPlan
 
-__all__ = ["LAYOUTS", "MATCHERS", "PARTIAL_WINDOWS", "Options", "Samples", "block_dtype", "block_values", "kernel_phase_bytes",
-           "result_bytes"]
+__all__ = ["LAYOUTS", "MATCHERS", "NEAR_EXACT_GAP", "PARTIAL_WINDOWS", "Options", "Samples", "block_dtype",
+           "block_values", "kernel_phase_bytes", "result_bytes"]
 
 #: Matchers of the engine (cpp/engine/semantic.h), and the older names they are also known by.
 MATCHERS = tuple(_core.MATCHERS)
+#: "near_exact" stops once each pair is certified within this fraction of its objective of the optimum.
+NEAR_EXACT_GAP = float(_core.NEAR_EXACT_GAP)
 MATCHER_ALIASES = dict(_core.MATCHER_ALIASES)
 #: Input layouts: (N, C, H, W) feature maps, (N, T, D) tokens, (N, S, C) position sets.
 LAYOUTS = ("NCHW", "NTD", "NSC")
@@ -56,13 +58,13 @@ class Options:
         kernels, single = check_kernels(kernel)
         matcher = check_choice(matcher, "matcher", MATCHERS, MATCHER_ALIASES)
         layout = None if layout is None else check_choice(layout, "layout", LAYOUTS)
-        window = check_count(window, "window")
-        topk = window if topk is None else check_count(topk, "topk", minimum=0)
+        window = check_count(window, "window", maximum=MAX_ENGINE_INT)
+        topk = window if topk is None else check_count(topk, "topk", minimum=0, maximum=MAX_ENGINE_INT)
         if progress not in (None, True, False):
             raise ValueError(f"progress must be True, False or None; got {progress!r}")
         partial_window = check_choice(partial_window, "partial_window", PARTIAL_WINDOWS)
         return cls(kernels, single, matcher, window, partial_window, topk, layout, return_perm, bool(return_bound),
-                   check_sigma(sigma), _core.cpu_count() if threads is None else check_count(threads, "threads"),
+                   check_sigma(sigma), check_threads(threads) or _core.cpu_count(),
                    None if max_memory is None else check_count(max_memory, "max_memory"), progress,
                    AuditPlan.check(audit, audit_threshold, audit_seed))
 
