@@ -64,20 +64,24 @@ def test_cluster_job_equals_semantic_rsm(client, tmp_path, matcher, cross):
     assert open_rsm(tmp_path / "job.zarr").progress == (report.tiles, report.tiles)
 
 
+LAZY = [("inner", None), ("cosine", None), ("rbf", "median"), ("rbf", "authors"), ("rbf", 0.9)]
+
+
 def test_local_job_and_lazy_kernels(tmp_path):
     rng = np.random.default_rng(1)
     x, y = features(rng, 17), features(rng, 10)
+    x[3] *= 2.0 ** 60  # samples held rescaled by powers of two: kernels at one common scale
+    y[2] *= 2.0 ** -70
     for other in (None, y):
         path = tmp_path / f"job{other is None}.zarr"
         run_job(x, path, y=other, tile=4, matcher="batch_optimal", progress=False, **OPTIONS)
         assert_same_as_memory(path, x, other, "batch_optimal", sigmas=("median", "authors", 0.7))
         stored = open_rsm(path)
-        lazy_kernels = (("inner", None), ("cosine", None), ("rbf", 0.9)) if other is None else (("cosine", None),)
-        for kernel, sigma in lazy_kernels:
+        for kernel, sigma in LAZY if other is None else LAZY[1:3]:
             lazy = stored.kernel(kernel, sigma=sigma, lazy=True)
             assert type(lazy).__module__.startswith("dask")
             reference = semantic_rsm(x, other, kernel=kernel, sigma=sigma, matcher="batch_optimal", **OPTIONS)
-            assert np.array_equal(lazy.compute(), reference)
+            assert np.array_equal(lazy.compute(), reference), (kernel, sigma)
         again = run_job(x, path, y=other, tile=4, matcher="batch_optimal", progress=False, **OPTIONS)
         assert again.computed == []
 
