@@ -88,7 +88,7 @@ class StoredRSM:
 
         ``sigma`` as there (RBF bandwidth or its rule, over all pairs of the job). ``lazy``: a Dask
         array computed a block at a time when read, for results larger than memory, equal to the
-        in-memory kernel; an RBF median is then found first, exactly, in up to six passes over the
+        in-memory kernel; an RBF median is then found first, exactly, in up to eight passes over the
         stored tiles that hold one tile at a time (``semrsm.kernels.median_of_blocks``). Missing
         tiles are an error unless ``allow_missing`` (then NaN)."""
         kernels, single = check_kernels(name)
