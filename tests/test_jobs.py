@@ -213,6 +213,11 @@ def test_bad_input_gets_one_clear_error(tmp_path, monkeypatch):
     for tile in (0, -3, 2.5, True):
         with pytest.raises(ValueError, match="tile must be a positive integer"):
             run_job(x, tmp_path / "a.zarr", tile=tile, progress=False)
+    for workers in (0, 1.5):
+        with pytest.raises(ValueError, match="local_workers must be a positive integer"):
+            run_job(x, tmp_path / "a.zarr", tile=3, local_workers=workers, progress=False)
+    with pytest.raises(ValueError, match="not both"):
+        run_job(x, tmp_path / "a.zarr", tile=3, client="tcp://127.0.0.1:1", local_workers=2, progress=False)
     bad = np.concatenate([x] * 50)
     bad[204, 2, 1] = np.inf
     monkeypatch.setattr(_input, "BLOCK_BYTES", 4096)  # the norms read 14 samples at a time

@@ -254,6 +254,11 @@ def run_job(x, store, y=None, *, tile: int = 256, matcher: str = "exact", window
     """
     started = time.perf_counter()
     tile = check_tile(tile)
+    if client is not None and local_workers is not None:
+        raise ValueError("give a client (or scheduler address) or local_workers, not both")
+    if local_workers is not None and (isinstance(local_workers, bool) or not isinstance(local_workers, int)
+                                      or local_workers < 1):
+        raise ValueError(f"local_workers must be a positive integer; got {local_workers!r}")
     options = job_options(matcher, window, partial_window, topk, layout, bound)
     x = open_features(x, "x")
     y = None if y is None else open_features(y, "y")
