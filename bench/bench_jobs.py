@@ -125,6 +125,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="samples of the tiled-vs-memory job (default 1000)")
     parser.add_argument("--tile", type=int, default=250)
     parser.add_argument("--cluster-n", type=int, default=600)
+    parser.add_argument("--cluster-tile", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--parts", default="memory,cluster,resume,kill", help="which of the four to run")
     parser.add_argument("--out", help="also write the Markdown here")
@@ -147,7 +148,7 @@ def main() -> None:
             out += ["", "LocalCluster, 1 worker x 1 thread vs 2 workers x 1 thread, 1 engine thread per task "
                     "(startup excluded)", "", "| N | tile | 1 x 1 s | 2 x 1 s | speed-up | load |",
                     "|---|---|---|---|---|---|"]
-            out += cluster_scaling(x[:args.cluster_n], 100, folder)
+            out += cluster_scaling(x[:args.cluster_n], args.cluster_tile, folder)
         if "resume" in parts:
             out += ["", "Resume of a store whose tiles are all done (N = 1000, tile 23; medians of 3)", "",
                     "| tiles | checksums checked | s | load |", "|---|---|---|---|"]

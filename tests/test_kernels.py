@@ -5,7 +5,7 @@ import pytest
 
 import semrsm
 
-from semrsm.kernels import check_kernels, check_sigma, kernels_from_objective, median_distance
+from semrsm.kernels import check_kernels, check_sigma, kernels_from_objective, median_distance, median_of_blocks
 
 
 def test_kernels_match_vectors():
@@ -68,3 +68,14 @@ def test_check_kernels():
     for bad in ("linear", [], 3):
         with pytest.raises(ValueError):
             check_kernels(bad)
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 1000, 1001])
+def test_median_of_blocks_is_numpys_median(count):
+    rng = np.random.default_rng(count)
+    values = np.concatenate([rng.lognormal(0, 3, count // 2), np.full(count - count // 2, 0.25)])  # ties too
+    rng.shuffle(values)
+    blocks = lambda: iter(np.array_split(values, 5))  # noqa: E731
+    assert median_of_blocks(blocks) == np.median(values)
+    assert median_of_blocks(blocks, lower=True) == np.sort(values)[(count - 1) // 2]
+    assert median_of_blocks(lambda: iter([np.empty(0)])) is None

@@ -45,7 +45,8 @@ from ._floats import divide_by_two_squares
 from ._gram import zero_residues
 
 __all__ = ["KERNELS", "SIGMA_RULES", "check_kernels", "check_sigma", "kernel_bytes", "kernels_from_objective",
-           "median_distance", "unscale"]
+           "median_distance", "median_of_blocks", "rbf_of_distances", "smallest_exponent", "squared_distances",
+           "unscale"]
 
 #: Kernel names understood by :func:`semrsm.rsm` and :func:`semrsm.semantic_rsm`.
 KERNELS = ("inner", "cosine", "rbf")
@@ -204,15 +205,32 @@ def _warn_zero_samples(sq_norms, side: str) -> None:
 
 
 def _rbf(objective, nx, ny, symmetric: bool, sigma, exponents, rounding: float, xp):
-    """Squared distances at one scale 2^(2 g), g the smallest exponent (the largest samples), where
-    none can overflow; then the kernel. Distances of samples many orders below the largest underflow
-    there, as they would next to the others' in float64 anyway."""
+    common = 0 if exponents is None else smallest_exponent(exponents, xp)
+    sqdist = squared_distances(objective, nx, ny, exponents, rounding, common, xp)
+    if symmetric:
+        diagonal = xp.arange(objective.shape[0])
+        sqdist[diagonal, diagonal] = 0.0
+    median = median_distance(sqdist, symmetric, lower=sigma == "authors") if isinstance(sigma, str) else None
+    return rbf_of_distances(sqdist, sigma, median, common, xp)
+
+
+def smallest_exponent(exponents, xp) -> int:
+    """The smallest power of two the samples were multiplied by (that of the largest samples): the
+    scale 2^(2 g) at which no squared distance overflows."""
+    a, b = (xp.asarray(e, dtype=xp.int32) for e in exponents)
+    return min(int(a.min()), int(b.min()))
+
+
+def squared_distances(objective, nx, ny, exponents, rounding: float, common: int, xp):
+    """||x_i||^2 + ||y_j||^2 - 2 obj(i, j) at the scale 2^(2 common) (:func:`smallest_exponent` of all
+    the samples of the RSM, which this block may be part of), rounding residues 0; elementwise, so a
+    block of an RSM gets the values of the whole. ``exponents`` None: all 0. Distances of samples
+    many orders below the largest underflow there, as they would next to the others' in float64."""
     n, m = objective.shape
     if exponents is None:
-        common, shift = 0, None
+        shift = None
     else:
         a, b = (xp.asarray(e, dtype=xp.int32) for e in exponents)
-        common = min(int(a.min()), int(b.min()))
         nx, ny = xp.ldexp(nx, 2 * (common - a)), xp.ldexp(ny, 2 * (common - b))
         shift = (common - a, common - b)
     sqdist = xp.empty((n, m))
@@ -226,12 +244,15 @@ def _rbf(objective, nx, ny, symmetric: bool, sigma, exponents, rounding: float, 
             block *= -2.0
         block += sums
         zero_residues(block, sums, rounding, xp)
-    if symmetric:
-        diagonal = xp.arange(n)
-        sqdist[diagonal, diagonal] = 0.0
+    return sqdist
+
+
+def rbf_of_distances(sqdist, sigma, median: Optional[float], common: int, xp):
+    """The RBF kernel from squared distances at the scale 2^(2 common), in place: with bandwidth
+    ``sigma``, or for a rule of :data:`SIGMA_RULES` from the ``median`` it selected (None: every
+    distance is 0, and every value 1 whatever sigma is)."""
     if isinstance(sigma, str):
-        median = median_distance(sqdist, symmetric, lower=sigma == "authors")
-        if median is None:  # every distance is 0: every value is 1 whatever sigma is
+        if median is None:
             sqdist.fill(1.0)
             return sqdist
         if sigma == "median":
@@ -242,6 +263,47 @@ def _rbf(objective, nx, ny, symmetric: bool, sigma, exponents, rounding: float, 
     divide_by_two_squares(sqdist, sigma, xp, exponent=-2 * common)
     xp.negative(sqdist, out=sqdist)
     return xp.exp(sqdist, out=sqdist)
+
+
+def median_of_blocks(blocks, lower: bool = False) -> Optional[float]:
+    """The median of the positive float64 values that ``blocks()`` yields (a fresh iterator of 1-D
+    arrays each time it is called), as :func:`median_distance` gives it for all of them at once, but
+    holding one block at a time: the bits of the values at the middle ranks are found 16 at a time
+    from histograms of 65536 bins (positive floats order as their bit patterns), eight passes over
+    the blocks at most. None when there are no values."""
+    levels = ((48, 16), (32, 16), (16, 16), (0, 16))  # (shift, bits) of the bit pattern, from the top
+
+    def histogram(prefix_shift, prefix, shift, bits):
+        counts = np.zeros(1 << bits, dtype=np.int64)
+        for values in blocks():
+            keys = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+            if prefix_shift is not None:
+                keys = keys[(keys >> np.uint64(prefix_shift)) == np.uint64(prefix)]
+                if not keys.size:
+                    continue
+            counts += np.bincount(((keys >> np.uint64(shift)) & np.uint64((1 << bits) - 1)).astype(np.int64),
+                                  minlength=1 << bits)
+        return counts
+
+    def at_rank(rank, total_counts):
+        prefix, prefix_shift, counts = 0, None, total_counts
+        for shift, bits in levels:
+            if counts is None:
+                counts = histogram(prefix_shift, prefix, shift, bits)
+            cumulative = np.cumsum(counts)
+            index = int(np.searchsorted(cumulative, rank, side="right"))
+            rank -= int(cumulative[index - 1]) if index else 0
+            prefix, prefix_shift, counts = (prefix << bits) | index, shift, None
+        return float(np.array([prefix], dtype=np.uint64).view(np.float64)[0])
+
+    top = histogram(None, 0, *levels[0])
+    count = int(top.sum())
+    if not count:
+        return None
+    middle = (count - 1) // 2
+    if lower or count % 2:
+        return at_rank(middle, top)
+    return float(np.mean(np.array([at_rank(middle, top), at_rank(middle + 1, top)])))
 
 
 def _inner(objective, exponents, overwrite: bool, xp):

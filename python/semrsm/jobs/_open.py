@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import check_kernels, check_sigma
+from ..kernels import check_kernels, check_sigma, median_of_blocks, rbf_of_distances, smallest_exponent, \
+    squared_distances
 from ..semantic._grid import Grid
 from ._store import Store
 
@@ -86,10 +87,10 @@ class StoredRSM:
         :func:`semrsm.semantic_rsm` gives it for the same input and options.
 
         ``sigma`` as there (RBF bandwidth or its rule, over all pairs of the job). ``lazy``: a Dask
-        array computed a tile at a time when read (kernels "inner" and "cosine", and "rbf" with a
-        number for ``sigma``), for results larger than memory; equal to the in-memory kernel where no
-        sample needed rescaling (magnitudes in [2^-40, 2^40)), within its rounding otherwise.
-        Missing tiles are an error unless ``allow_missing`` (then NaN)."""
+        array computed a block at a time when read, for results larger than memory, equal to the
+        in-memory kernel; an RBF median is then found first, exactly, in up to eight passes over the
+        stored tiles that hold one tile at a time (``semrsm.kernels.median_of_blocks``). Missing
+        tiles are an error unless ``allow_missing`` (then NaN)."""
         kernels, single = check_kernels(name)
         sigma = check_sigma(sigma)
         if lazy:
@@ -107,9 +108,6 @@ class StoredRSM:
     def _lazy(self, kernel: str, sigma, allow_missing: bool):
         import dask.array as da
 
-        if kernel == "rbf" and isinstance(sigma, str):
-            raise ValueError(f"a lazy rbf kernel needs a number for sigma: the {sigma!r} rule takes the "
-                             f"median over all pairs at once (use lazy=False, or pass sigma=)")
         self._refuse_missing([] if allow_missing else self.missing_tiles())
         store, grid = self.store, self.store.grid
         objective = da.from_zarr(store.group["objective"])
@@ -125,17 +123,52 @@ class StoredRSM:
                     done[grid.cols(c), grid.rows(r)] = bool(marks[r, c])
             objective = da.where(da.from_array(done, chunks=objective.chunks), objective, np.nan)
         whole = self._grid(None)
+        scaled = bool(whole.exp_x.any() or whole.exp_y.any())
+        common = smallest_exponent((whole.exp_x, whole.exp_y), np) if scaled else 0
+
+        def distances(values, r0, r1, c0, c1):
+            """The block's squared distances, as the whole RSM's (one common scale)."""
+            exponents = (whole.exp_x[r0:r1], whole.exp_y[c0:c1]) if scaled else None
+            sqdist = squared_distances(values, whole.sq_norms_x[r0:r1], whole.sq_norms_y[c0:c1], exponents,
+                                       whole.rounding, common, np)
+            if self.symmetric:
+                for i in range(max(r0, c0), min(r1, c1)):
+                    sqdist[i - r0, i - c0] = 0.0
+            return sqdist
+
+        median = None
+        if kernel == "rbf" and isinstance(sigma, str):
+            median = median_of_blocks(lambda: self._distances_over_pairs(distances), lower=sigma == "authors")
 
         def block(values, block_info=None):
             (r0, r1), (c0, c1) = block_info[0]["array-location"]
+            if kernel == "rbf":
+                return rbf_of_distances(distances(values, r0, r1, c0, c1), sigma, median, common, np)
             part = Grid(values, None, None, whole.sq_norms_x[r0:r1], whole.sq_norms_y[c0:c1], whole.exp_x[r0:r1],
                         whole.exp_y[c0:c1], whole.rounding, False)
             out = part.kernels([kernel], sigma)[kernel]
-            if self.symmetric and kernel != "inner":
-                # the diagonal is exact, as semantic_rsm has it: cosine 1 (0 for a zero sample), rbf 1
-                start, stop = max(r0, c0), min(r1, c1)
-                for i in range(start, stop):
-                    out[i - r0, i - c0] = (1.0 if whole.sq_norms_x[i] > 0 else 0.0) if kernel == "cosine" else 1.0
+            if self.symmetric and kernel == "cosine":
+                # the diagonal is exact, as semantic_rsm has it: 1, or 0 for a zero sample
+                for i in range(max(r0, c0), min(r1, c1)):
+                    out[i - r0, i - c0] = 1.0 if whole.sq_norms_x[i] > 0 else 0.0
             return out
 
         return objective.map_blocks(block, dtype=np.float64)
+
+    def _distances_over_pairs(self, distances):
+        """The positive squared distances of the pairs the RBF median runs over (i < j when symmetric),
+        a done tile at a time, read from the store."""
+        store, grid = self.store, self.store.grid
+        marks = store.done_marks()
+        for r, band in store.bands():
+            rows = grid.rows(r)
+            for c in range(r if grid.symmetric else 0, grid.shape[1]):
+                cols = grid.cols(c)
+                tile = store.intact(band, r, c, marks[r, c])
+                if tile is None:  # missing (allow_missing): not among the pairs, as NaN is not in memory
+                    continue
+                values = tile["objective"]
+                sqdist = distances(values, rows.start, rows.stop, cols.start, cols.stop)
+                if grid.symmetric and r == c:
+                    sqdist = sqdist[np.triu_indices(len(sqdist), k=1)]
+                yield sqdist[sqdist > 0]

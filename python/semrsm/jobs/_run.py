@@ -24,7 +24,7 @@ from .. import _core
 from .._backend import backends, resolve, to_numpy
 from ..semantic import _cpu, _cuda
 from ..semantic._grid import solve_grid
-from ..semantic._plan import Options, Samples, _layout_of
+from ..semantic._plan import Options, Samples
 from ._input import Features, open_features
 from ._store import Store, identity_of
 from ._tiles import check_tile
@@ -136,8 +136,15 @@ def _norms(x: Features, y: Optional[Features], layout: Optional[str]):
         sq, exp, largest = [], [], 0.0
         for lo, hi in features.blocks():
             block = features.rows(lo, hi)
-            samples = Samples.prepare(block if common is None else block.astype(common), None,
-                                      layout or _layout_of(block, features.name), np)
+            try:
+                samples = Samples.prepare(block if common is None else block.astype(common), None, layout, np)
+            except ValueError as exc:  # said of the block: said again of the input
+                bad = np.argwhere(~np.isfinite(block))[:1] if np.issubdtype(block.dtype, np.inexact) else ()
+                if len(bad):
+                    where = ", ".join(map(str, [lo + int(bad[0][0]), *map(int, bad[0][1:])]))
+                    raise ValueError(f"{features.name}[{where}] is {block[tuple(bad[0])]}; samples must be "
+                                     f"finite") from None
+                raise ValueError(f"{features.name}, in samples {lo} to {hi - 1}: {exc}") from None
             sq.append(samples.frob_x)
             exp.append(samples.exp_x)
             largest = max(largest, samples.largest_norms[0])
@@ -247,6 +254,11 @@ def run_job(x, store, y=None, *, tile: int = 256, matcher: str = "exact", window
     """
     started = time.perf_counter()
     tile = check_tile(tile)
+    if client is not None and local_workers is not None:
+        raise ValueError("give a client (or scheduler address) or local_workers, not both")
+    if local_workers is not None and (isinstance(local_workers, bool) or not isinstance(local_workers, int)
+                                      or local_workers < 1):
+        raise ValueError(f"local_workers must be a positive integer; got {local_workers!r}")
     options = job_options(matcher, window, partial_window, topk, layout, bound)
     x = open_features(x, "x")
     y = None if y is None else open_features(y, "y")
