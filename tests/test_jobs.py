@@ -160,6 +160,20 @@ def test_damaged_tiles_are_recomputed(tmp_path):
     assert np.array_equal(open_rsm(path).kernel("cosine"), semantic_rsm(x, kernel="cosine"))
 
 
+def test_a_store_left_half_made_by_a_killed_process_is_removed(tmp_path):
+    rng = np.random.default_rng(12)
+    x = features(rng, 6)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid no process has any more
+    abandoned = tmp_path / f"job.zarr.creating-{gone.pid}"
+    (abandoned / "objective").mkdir(parents=True)
+    alive = tmp_path / f"job.zarr.creating-{os.getppid()}"  # a process still running: left alone
+    alive.mkdir()
+    run_job(x, tmp_path / "job.zarr", tile=3, progress=False)
+    assert not abandoned.exists() and alive.exists()
+    assert np.array_equal(open_rsm(tmp_path / "job.zarr").kernel("inner"), semantic_rsm(x, kernel="inner"))
+
+
 def test_other_jobs_are_refused(tmp_path):
     rng = np.random.default_rng(6)
     x = features(rng, 8)

@@ -10,6 +10,7 @@ and leaves the store resumable: only finished tiles are marked done.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 import shutil
 import sys
@@ -162,6 +163,24 @@ def _check_inputs(x: Features, y: Optional[Features], layout: Optional[str]):
     return samples.shape[2:]
 
 
+_STAGING = ".creating-"  # a store being created: PATH.creating-PID, renamed to PATH once complete
+
+
+def _remove_abandoned_stagings(path: str) -> None:
+    """Remove the stores that a process killed while creating one left half made (PATH.creating-PID of
+    a process no longer running on this host)."""
+    for staging in glob.glob(glob.escape(path) + _STAGING + "*"):
+        pid = staging.rsplit(_STAGING, 1)[1]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(staging, ignore_errors=True)
+        except OSError:  # running, under another user
+            pass
+
+
 def open_store(path, x: Features, y: Optional[Features], tile: int, options: dict, resume: bool) -> Store:
     """The store of this job at ``path``: created when absent (atomically, by renaming a finished
     one into place), reopened when it is this job's and ``resume``, refused otherwise."""
@@ -179,7 +198,8 @@ def open_store(path, x: Features, y: Optional[Features], tile: int, options: dic
                              f"resume it (resume=True, --resume) or remove it to start again")
         return store
     norms, largest = _norms(x, y, options["layout"])
-    staging = f"{path}.creating-{os.getpid()}"
+    _remove_abandoned_stagings(path)
+    staging = f"{path}{_STAGING}{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     identity["largest_norms"] = list(largest)
     Store.create(staging, identity, (len(x), len(x) if y is None else len(y), S, C), norms, options["bound"])
