@@ -54,8 +54,8 @@ def solve(costs, maximize: bool = False, method: str = "auto", eps: Optional[flo
         Final epsilon of ``auction`` (default: below 1/m on integer costs, 1e-9 of the cost range
         per row otherwise), or where ``hybrid`` stops its auction.
     threads : int, optional
-        Threads to solve a batch on, parallel over problems; default all cores. The result does
-        not depend on it.
+        Threads to solve a batch on, parallel over problems; default all cores, at most 4 per core.
+        The result does not depend on it.
     device : {None, "cpu", "cuda"}
         Where to solve: None follows the input (CuPy arrays on the GPU, returning CuPy arrays);
         ``"cuda"`` also takes NumPy input (and returns NumPy). The GPU solves, on CuPy's current
@@ -68,11 +68,20 @@ def solve(costs, maximize: bool = False, method: str = "auto", eps: Optional[flo
     LapResult
         ``col``, ``objective``, ``bound``, ``gap``, ``u``, ``v``; batched when ``costs`` was 3-D.
 
+    Notes
+    -----
+    Every finite input is solved. The CPU engine multiplies a problem whose largest finite |cost|
+    lies outside [2^-40, 2^40) by a power of two into that range (exact: the optimal assignment is
+    unchanged, barring costs more than 2^1022 below the largest) and scales potentials and bound
+    back; there no difference of costs overflows and none is subnormal, and the auction's eps is
+    derived from the costs' range and magnitude. ``hybrid`` (and ``auto``) run JV alone where a
+    nonzero |cost| lies below 2^-40 of the largest, which the auction's prices cannot resolve.
+
     Raises
     ------
     ValueError
         On NaN (naming the problem and position), empty input, invalid infinities, an infeasible
-        problem, or an unknown method.
+        problem, an unknown method, too many threads, or longdouble values beyond float64.
     TypeError
         On complex or non-numeric input.
     """
