@@ -71,11 +71,12 @@ def solve(costs, maximize: bool = False, method: str = "auto", eps: Optional[flo
     Notes
     -----
     Every finite input is solved. The CPU engine multiplies a problem whose largest finite |cost|
-    lies outside [2^-40, 2^40) by a power of two into that range (exact: the optimal assignment is
-    unchanged, barring costs more than 2^1022 below the largest) and scales potentials and bound
-    back; there no difference of costs overflows and none is subnormal, and the auction's eps is
-    derived from the costs' range and magnitude. ``hybrid`` (and ``auto``) run JV alone where a
-    nonzero |cost| lies below 2^-40 of the largest, which the auction's prices cannot resolve.
+    lies above 2^1000 or below 2^-960 by a power of two (exact: the optimal assignment is unchanged,
+    barring costs more than 2^1022 below the largest) and scales potentials and bound back; then no
+    difference of costs or potentials overflows, and the auction's eps, derived from the costs'
+    range and magnitude, is a normal number. Where a nonzero |cost| lies below 2^-40 of the
+    largest, the exact methods run shortest augmenting paths from zero potentials (as scipy does):
+    neither JV's column reduction nor the auction's prices could resolve such costs.
 
     Raises
     ------
