@@ -65,24 +65,20 @@ struct ThreadScratch {
 // reduction under `omp simd`: without it GCC keeps the loop scalar (a floating-point min is not
 // associative to it), and at n = 49 that scalar pass was a quarter of a solve's instructions.
 // What the reductions do with a NaN does not matter: a NaN anywhere returns nan_cost. Writes the
-// largest finite |c| to *largest (a second pass only where infinities hide it) and the smallest
-// nonzero one to *smallest.
+// largest finite |c| to *largest (a second pass only where infinities hide it).
 template <class T>
 LapStatus check_entries(const T* problem, int64_t size, bool maximize, Method method, bool* forbidden,
-                        double* largest, double* smallest) {
+                        double* largest) {
     constexpr T inf = std::numeric_limits<T>::infinity();
-    T lo = problem[0], hi = problem[0], tiny = inf;
+    T lo = problem[0], hi = problem[0];
     int nans = 0;
-#pragma omp simd reduction(min : lo, tiny) reduction(max : hi) reduction(| : nans)
+#pragma omp simd reduction(min : lo) reduction(max : hi) reduction(| : nans)
     for (int64_t k = 0; k < size; ++k) {
         const T a = problem[k];
         lo = a < lo ? a : lo;
         hi = a > hi ? a : hi;
-        const T magnitude = a < 0 ? -a : a;
-        tiny = magnitude != 0 && magnitude < tiny ? magnitude : tiny;
         nans |= a != a;
     }
-    *smallest = tiny;
     const bool pos_inf = hi == inf;
     const bool neg_inf = lo == -inf;
     *forbidden = maximize ? neg_inf : pos_inf;
@@ -145,9 +141,8 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
     } release_large_copy{scratch.work};
     const int64_t size = (int64_t)n * m;
     bool forbidden = false;
-    double largest = 0.0, smallest = 0.0;
-    LapStatus result = check_entries(problem, size, options.maximize, options.method, &forbidden, &largest,
-                                     &smallest);
+    double largest = 0.0;
+    LapStatus result = check_entries(problem, size, options.maximize, options.method, &forbidden, &largest);
     *status = (int8_t)result;
     if (result != LapStatus::ok) return;
     // Costs spanning more than 2^40 (auction_resolves) are solved as those with forbidden entries are:
@@ -155,7 +150,12 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
     // set potentials at the scale of the largest column minima, and the auction prices at that of the
     // range, and beside either the small costs round away ([[0, 0, 0], [0, 0, 0], [1, 0, 1e20]] had
     // total 1; with one row of -1e20 among costs in [0, 1) JV lost to scipy on 138 of 150 problems).
-    const bool plain_start = forbidden || !auction_resolves(-largest, largest, smallest);
+    // (A pass of its own, in AVX2: folded into the entry checks it doubled their cost, 1.2x the time of
+    // a solve at n = 784.)
+    const bool exact = options.method == Method::automatic || options.method == Method::jv ||
+                       options.method == Method::hybrid;
+    const bool plain_start =
+        forbidden || (exact && any_nonzero_below(problem, size, auction_eps_floor(-largest, largest)));
     const int exponent = scale_exponent(largest);
     const T* c = problem;
     if (options.maximize && exponent == 0) {
