@@ -65,10 +65,11 @@ struct ThreadScratch {
 // reduction under `omp simd`: without it GCC keeps the loop scalar (a floating-point min is not
 // associative to it), and at n = 49 that scalar pass was a quarter of a solve's instructions.
 // What the reductions do with a NaN does not matter: a NaN anywhere returns nan_cost. Writes the
-// largest finite |c| to *largest (a second pass only where infinities hide it).
+// largest finite |c| to *largest (a second pass only where infinities hide it) and, where every
+// entry has one sign, the smallest |c| to *same_sign_smallest (0 otherwise).
 template <class T>
 LapStatus check_entries(const T* problem, int64_t size, bool maximize, Method method, bool* forbidden,
-                        double* largest) {
+                        double* largest, double* same_sign_smallest) {
     constexpr T inf = std::numeric_limits<T>::infinity();
     T lo = problem[0], hi = problem[0];
     int nans = 0;
@@ -97,6 +98,7 @@ LapStatus check_entries(const T* problem, int64_t size, bool maximize, Method me
     } else {
         *largest = std::max(-(double)lo, (double)hi);
     }
+    *same_sign_smallest = lo > 0 ? (double)lo : hi < 0 ? -(double)hi : 0.0;
     return LapStatus::ok;
 }
 
@@ -141,8 +143,9 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
     } release_large_copy{scratch.work};
     const int64_t size = (int64_t)n * m;
     bool forbidden = false;
-    double largest = 0.0;
-    LapStatus result = check_entries(problem, size, options.maximize, options.method, &forbidden, &largest);
+    double largest = 0.0, same_sign_smallest = 0.0;
+    LapStatus result = check_entries(problem, size, options.maximize, options.method, &forbidden, &largest,
+                                     &same_sign_smallest);
     *status = (int8_t)result;
     if (result != LapStatus::ok) return;
     // Costs spanning more than 2^40 (auction_resolves) are solved as those with forbidden entries are:
@@ -151,11 +154,12 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
     // range, and beside either the small costs round away ([[0, 0, 0], [0, 0, 0], [1, 0, 1e20]] had
     // total 1; with one row of -1e20 among costs in [0, 1) JV lost to scipy on 138 of 150 problems).
     // (A pass of its own, in AVX2: folded into the entry checks it doubled their cost, 1.2x the time of
-    // a solve at n = 784.)
+    // a solve at n = 784; skipped where every cost has one sign and the smallest |c| settles it.)
     const bool exact = options.method == Method::automatic || options.method == Method::jv ||
                        options.method == Method::hybrid;
-    const bool plain_start =
-        forbidden || (exact && any_nonzero_below(problem, size, auction_eps_floor(-largest, largest)));
+    const double resolution = auction_eps_floor(-largest, largest);
+    const bool plain_start = forbidden || (exact && !(same_sign_smallest >= resolution) &&
+                                           any_nonzero_below(problem, size, resolution));
     const int exponent = scale_exponent(largest);
     const T* c = problem;
     if (options.maximize && exponent == 0) {
