@@ -322,7 +322,6 @@ PYBIND11_MODULE(_core, module) {
     py::dict statuses;
     for (const LapStatusName& entry : kLapStatusNames) statuses[entry.name] = (int)entry.status;
     module.attr("LAP_STATUS") = statuses;
-    module.attr("SAFE_EXPONENT") = kSafeExponent;
     py::list methods, matchers;
     for (const MethodName& entry : kMethodNames) methods.append(entry.name);
     for (const MatcherName& entry : kMatcherNames) matchers.append(entry.name);

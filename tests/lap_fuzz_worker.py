@@ -122,8 +122,9 @@ def check(a, maximize: bool, method: str):
     if np.asarray(a).dtype == np.float32:
         ref = np.asarray(a, dtype=np.float32).astype(np.float64)
     n, m = ref.shape
-    # scipy's reference on the problem scaled by a power of two (exact), so that it cannot overflow
-    scale = np.frexp(np.abs(ref).max())[1] if np.abs(ref).max() > 0 else 0
+    # scipy's reference; costs near the float64 maximum are scaled down by a power of two first (exact
+    # but for the costs 2^-1000 below the largest), so that scipy's own differences cannot overflow
+    scale = max(0, int(np.frexp(np.abs(ref).max())[1]) - 1000)
     rows_s, cols_s = scipy_lsa(np.ldexp(ref, -scale), maximize=maximize)
     best = exact_total(ref, rows_s, cols_s)
     result = semrsm.solve(a, maximize=maximize, method=method)

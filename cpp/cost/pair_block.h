@@ -40,7 +40,7 @@ T* indexed_block(const T* a, const T* b, int C, const int32_t* rows_a, const int
 // is several times faster than Jonker-Volgenant's initialisation (bench/RESULTS.md, section 2).
 template <class T>
 LapStatus solve_exact_block(const T* c, int n, PairScratch<T>& s, const std::atomic<bool>* cancel) {
-    return solve_hybrid(c, n, n, /*forbidden=*/false, 0.0, s.x.data(), s.u.data(), s.v.data(), s.lap, cancel);
+    return solve_hybrid(c, n, n, /*plain_start=*/false, 0.0, s.x.data(), s.u.data(), s.v.data(), s.lap, cancel);
 }
 
 }  // namespace semrsm

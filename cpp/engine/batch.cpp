@@ -65,10 +65,12 @@ struct ThreadScratch {
 // reduction under `omp simd`: without it GCC keeps the loop scalar (a floating-point min is not
 // associative to it), and at n = 49 that scalar pass was a quarter of a solve's instructions.
 // What the reductions do with a NaN does not matter: a NaN anywhere returns nan_cost. Writes the
-// largest finite |c| to *largest (a second pass only where infinities hide it).
+// largest finite |c| to *largest (a second pass only where infinities hide it) and, where every
+// entry has one sign, the smallest |c| to *same_sign_smallest (0 otherwise).
 template <class T>
 LapStatus check_entries(const T* problem, int64_t size, bool maximize, Method method, bool* forbidden,
-                        double* largest) {
+                        double* largest, double* same_sign_smallest) {
+    constexpr T inf = std::numeric_limits<T>::infinity();
     T lo = problem[0], hi = problem[0];
     int nans = 0;
 #pragma omp simd reduction(min : lo) reduction(max : hi) reduction(| : nans)
@@ -78,7 +80,6 @@ LapStatus check_entries(const T* problem, int64_t size, bool maximize, Method me
         hi = a > hi ? a : hi;
         nans |= a != a;
     }
-    constexpr T inf = std::numeric_limits<T>::infinity();
     const bool pos_inf = hi == inf;
     const bool neg_inf = lo == -inf;
     *forbidden = maximize ? neg_inf : pos_inf;
@@ -97,21 +98,27 @@ LapStatus check_entries(const T* problem, int64_t size, bool maximize, Method me
     } else {
         *largest = std::max(-(double)lo, (double)hi);
     }
+    *same_sign_smallest = lo > 0 ? (double)lo : hi < 0 ? -(double)hi : 0.0;
     return LapStatus::ok;
 }
 
-// The power of two 2^e that brings the largest finite |c| into [2^-kSafeExponent, 2^kSafeExponent):
-// 0 inside it. There no difference of costs or potentials (at most a few times the largest |c|, times
-// n for the auction's prices) overflows, none that the solvers compare is subnormal, and the auction's
-// eps (a fraction of the range, above 2^-40 of the largest |c|) is a normal number, so every loop ends.
-// Scaling by 2^e is exact (barring costs 2^-1022 below the largest, which no solver resolves anyway),
-// so the optimal assignment is that of the problem as given; potentials and bound are scaled back.
+// Problems are solved multiplied by 2^scale_exponent(largest finite |c|): 0 for |c| up to 2^1000,
+// where no difference of costs or potentials (a few times n times the range) can overflow, and down to
+// 2^-960, where the auction's eps (above 2^-40 of the largest |c|, auction_schedule.h) is a normal
+// number that moves prices, so that every phase ends. Beyond, the largest |c| is brought to
+// [2^999, 2^1000) or [0.5, 1). The scaling is exact, and the optimal assignment that of the problem
+// as given, except that scaling down flushes costs below 2^-1022 of the result; scaling further (to
+// [2^-40, 2^40), say) would flush costs that decide optima: 1e-118 beside 1e300 did. Potentials and
+// the bound are scaled back.
+constexpr int kScaleDownAbove = 1000;
+constexpr int kScaleUpBelow = -960;
+
 int scale_exponent(double largest) {
     if (!(largest > 0.0)) return 0;
     int e;
     std::frexp(largest, &e);  // largest in [2^(e-1), 2^e)
-    if (e > kSafeExponent) return kSafeExponent - e;
-    if (e <= -kSafeExponent) return 1 - kSafeExponent - e;
+    if (e > kScaleDownAbove) return kScaleDownAbove - e;
+    if (e < kScaleUpBelow) return -e;
     return 0;
 }
 
@@ -136,10 +143,23 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
     } release_large_copy{scratch.work};
     const int64_t size = (int64_t)n * m;
     bool forbidden = false;
-    double largest = 0.0;
-    LapStatus result = check_entries(problem, size, options.maximize, options.method, &forbidden, &largest);
+    double largest = 0.0, same_sign_smallest = 0.0;
+    LapStatus result = check_entries(problem, size, options.maximize, options.method, &forbidden, &largest,
+                                     &same_sign_smallest);
     *status = (int8_t)result;
     if (result != LapStatus::ok) return;
+    // Costs spanning more than 2^40 (auction_resolves) are solved as those with forbidden entries are:
+    // shortest augmenting paths from v = 0, as scipy solves every problem. JV's column reduction would
+    // set potentials at the scale of the largest column minima, and the auction prices at that of the
+    // range, and beside either the small costs round away ([[0, 0, 0], [0, 0, 0], [1, 0, 1e20]] had
+    // total 1; with one row of -1e20 among costs in [0, 1) JV lost to scipy on 138 of 150 problems).
+    // (A pass of its own, in AVX2: folded into the entry checks it doubled their cost, 1.2x the time of
+    // a solve at n = 784; skipped where every cost has one sign and the smallest |c| settles it.)
+    const bool exact = options.method == Method::automatic || options.method == Method::jv ||
+                       options.method == Method::hybrid;
+    const double resolution = auction_eps_floor(-largest, largest);
+    const bool plain_start = forbidden || (exact && !(same_sign_smallest >= resolution) &&
+                                           any_nonzero_below(problem, size, resolution));
     const int exponent = scale_exponent(largest);
     const T* c = problem;
     if (options.maximize && exponent == 0) {
@@ -160,13 +180,13 @@ void solve_one(const T* problem, int n, int m, const SolveOptions& options, int3
     double lower = 0.0;
     switch (options.method) {
         case Method::automatic:
-            result = solve_exact(c, n, m, forbidden, x, u, v, scratch.lap, &cancel);
+            result = solve_exact(c, n, m, plain_start, x, u, v, scratch.lap, &cancel);
             break;
         case Method::jv:
-            result = solve_jv(c, n, m, forbidden, x, u, v, scratch.lap, &cancel);
+            result = solve_jv(c, n, m, plain_start, x, u, v, scratch.lap, &cancel);
             break;
         case Method::hybrid:
-            result = solve_hybrid(c, n, m, forbidden, eps, x, u, v, scratch.lap, &cancel);
+            result = solve_hybrid(c, n, m, plain_start, eps, x, u, v, scratch.lap, &cancel);
             break;
         case Method::auction: {
             const AuctionSchedule schedule = default_auction_schedule(c, n, m, eps);

@@ -19,11 +19,6 @@ namespace semrsm {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Costs whose largest magnitude lies in [2^-40, 2^40) are solved as they are; the engine brings
-// others into that range by a power of two (cpp/engine/batch.cpp). Exported to Python
-// (`_core.SAFE_EXPONENT`), where samples are rescaled by the same rule (python/semrsm/_floats.py).
-constexpr int kSafeExponent = 40;
-
 // Scratch arrays reused across problems by one thread, so that a batch of small problems does not
 // allocate per problem.
 struct LapWorkspace {

@@ -1,7 +1,7 @@
 // The default exact solver: Jonker-Volgenant (jv.h) or the auction/shortest-path hybrid (hybrid.h),
-// chosen per problem by what JV's column reduction achieves, the hybrid only where its auction
-// resolves the costs (auction_resolves) (the rule and its measurements:
-// lap/rules.h, shared with the GPU's cuda/lap/exact.cuh).
+// chosen per problem by what JV's column reduction achieves (the rule and its measurements:
+// lap/rules.h, shared with the GPU's cuda/lap/exact.cuh). With `plain_start` (jv.h) shortest
+// augmenting paths run alone.
 #pragma once
 
 #include <algorithm>
@@ -39,18 +39,15 @@ double row_minima_spread(const T* c, int n, int m) {
 }
 
 template <class T>
-LapStatus solve_exact(const T* c, int n, int m, bool forbidden, int32_t* x, double* u, double* v,
+LapStatus solve_exact(const T* c, int n, int m, bool plain_start, int32_t* x, double* u, double* v,
                       LapWorkspace& ws, const std::atomic<bool>* cancel) {
-    const bool square = n == m && !forbidden;
+    const bool square = n == m && !plain_start;
     // The spread first: it reads 64 rows, where JV's start reads them all.
     if (square && n >= kSpreadMinRows && prefer_hybrid_for_spread(n, row_minima_spread(c, n, m)))
-        return solve_hybrid(c, n, m, forbidden, 0.0, x, u, v, ws, cancel);
-    const int nfree = jv_start(c, n, m, forbidden, x, v, ws);
-    if (square && prefer_hybrid(n, nfree, kHybridMinRows)) {
-        // Only where the auction resolves the costs (auction_resolves); else JV goes on from its start.
-        const AuctionSchedule schedule = default_auction_schedule(c, n, m, 0.0, /*hand_over=*/true);
-        if (schedule.resolves) return solve_hybrid_scheduled(c, n, m, schedule, x, u, v, ws, cancel);
-    }
+        return solve_hybrid(c, n, m, plain_start, 0.0, x, u, v, ws, cancel);
+    const int nfree = jv_start(c, n, m, plain_start, x, v, ws);
+    if (square && prefer_hybrid(n, nfree, kHybridMinRows))
+        return solve_hybrid(c, n, m, plain_start, 0.0, x, u, v, ws, cancel);
     return jv_finish(c, n, m, nfree, x, u, v, ws, cancel);
 }
 

@@ -12,12 +12,15 @@
 
 namespace semrsm {
 
-// The hybrid from a schedule computed for c (default_auction_schedule with hand_over); JV alone when
-// the auction cannot resolve the costs (auction_resolves).
 template <class T>
-LapStatus solve_hybrid_scheduled(const T* c, int n, int m, const AuctionSchedule& schedule, int32_t* x,
-                                 double* u, double* v, LapWorkspace& ws, const std::atomic<bool>* cancel) {
-    if (!schedule.resolves) return solve_jv(c, n, m, /*forbidden=*/false, x, u, v, ws, cancel);
+LapStatus solve_hybrid(const T* c, int n, int m, bool plain_start, double eps_final, int32_t* x,
+                       double* u, double* v, LapWorkspace& ws, const std::atomic<bool>* cancel) {
+    // The auction needs finite costs; rectangular problems would need its prices shifted to meet
+    // the rectangular optimality conditions, which costs more than it saves.
+    if (n != m || n < 2 || plain_start) return solve_jv(c, n, m, plain_start, x, u, v, ws, cancel);
+    const AuctionSchedule schedule = default_auction_schedule(c, n, m, eps_final, /*hand_over=*/true);
+    // Costs the auction's prices cannot resolve (auction_resolves): shortest augmenting paths alone.
+    if (!schedule.resolves) return solve_jv(c, n, m, /*plain_start=*/true, x, u, v, ws, cancel);
     LapStatus status = solve_auction(c, n, m, schedule, x, v, ws, cancel);
     if (status != LapStatus::ok) return status;
     int32_t* y = ws.row4col.data();
@@ -36,16 +39,6 @@ LapStatus solve_hybrid_scheduled(const T* c, int n, int m, const AuctionSchedule
     if (status != LapStatus::ok) return status;
     for (int i = 0; i < n; ++i) u[i] = (double)c[(int64_t)i * m + x[i]] - v[x[i]];
     return LapStatus::ok;
-}
-
-template <class T>
-LapStatus solve_hybrid(const T* c, int n, int m, bool forbidden, double eps_final, int32_t* x,
-                       double* u, double* v, LapWorkspace& ws, const std::atomic<bool>* cancel) {
-    // The auction needs finite costs; rectangular problems would need its prices shifted to meet
-    // the rectangular optimality conditions, which costs more than it saves.
-    if (n != m || n < 2 || forbidden) return solve_jv(c, n, m, forbidden, x, u, v, ws, cancel);
-    const AuctionSchedule schedule = default_auction_schedule(c, n, m, eps_final, /*hand_over=*/true);
-    return solve_hybrid_scheduled(c, n, m, schedule, x, u, v, ws, cancel);
 }
 
 }  // namespace semrsm

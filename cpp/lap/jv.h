@@ -3,8 +3,10 @@
 // augmenting row reduction (section 4) give a cheap partial assignment with feasible potentials;
 // shortest augmenting paths (sap.h) finish it exactly.
 //
-// The initialisation needs a square problem with finite costs. Rectangular problems, and problems
-// with +inf (forbidden) entries, skip it and run shortest augmenting paths from v = 0, as scipy does.
+// The initialisation needs a square problem with finite costs. Rectangular problems, and those the
+// caller marks `plain_start` (+inf (forbidden) entries, or costs spanning more than 2^40, whose small
+// entries potentials at the scale of the column minima would hide: cpp/engine/batch.cpp), skip it
+// and run shortest augmenting paths from v = 0, as scipy does.
 #pragma once
 
 #include "lap/common.h"
@@ -100,12 +102,12 @@ int jv_augmenting_row_reduction(const T* c, int n, int nfree, int32_t* x, int32_
 // Resets the assignment; for a square finite problem runs column reduction and returns the number
 // of rows it left free (listed in ws.free_rows), otherwise frees every row with v = 0.
 template <class T>
-int jv_start(const T* c, int n, int m, bool forbidden, int32_t* x, double* v, LapWorkspace& ws) {
+int jv_start(const T* c, int n, int m, bool plain_start, int32_t* x, double* v, LapWorkspace& ws) {
     ws.reserve(n, m);
     int32_t* y = ws.row4col.data();
     for (int i = 0; i < n; ++i) x[i] = -1;
     for (int j = 0; j < m; ++j) y[j] = -1;
-    if (n == m && n >= 2 && !forbidden) return jv_column_reduction(c, n, x, y, v, ws);
+    if (n == m && n >= 2 && !plain_start) return jv_column_reduction(c, n, x, y, v, ws);
     for (int j = 0; j < m; ++j) v[j] = 0.0;
     for (int i = 0; i < n; ++i) ws.free_rows[i] = i;
     return n;
@@ -127,12 +129,12 @@ LapStatus jv_finish(const T* c, int n, int m, int nfree, int32_t* x, double* u, 
 }
 
 // Solves the n x m (n <= m) minimisation problem c. Writes the column of each row to x, and
-// potentials u (n) and v (m) with u_i + v_j <= c_ij, equality on assigned pairs. `forbidden` says
-// whether c has +inf entries.
+// potentials u (n) and v (m) with u_i + v_j <= c_ij, equality on assigned pairs. `plain_start`: no
+// initialisation (jv_start); it must be set where c has +inf entries.
 template <class T>
-LapStatus solve_jv(const T* c, int n, int m, bool forbidden, int32_t* x, double* u, double* v,
+LapStatus solve_jv(const T* c, int n, int m, bool plain_start, int32_t* x, double* u, double* v,
                    LapWorkspace& ws, const std::atomic<bool>* cancel) {
-    const int nfree = jv_start(c, n, m, forbidden, x, v, ws);
+    const int nfree = jv_start(c, n, m, plain_start, x, v, ws);
     return jv_finish(c, n, m, nfree, x, u, v, ws, cancel);
 }
 

@@ -118,6 +118,30 @@ __attribute__((target("avx2"))) void column_minima_step_avx2(const T* c, int m, 
         if ((double)c[j] < v[j]) { v[j] = c[j]; row_of_min[j] = i; }
 }
 
+// any_nonzero_below, four lanes at a time: |c| by clearing the sign bit, first only |c| < threshold
+// (one compare: costs with no zeros and none that small, most of them, are done then), and where that
+// finds some, again with 0 < |c|.
+template <class T>
+__attribute__((target("avx2"))) bool any_nonzero_below_avx2(const T* c, int64_t size, double threshold,
+                                                             int64_t* done) {
+    const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
+    const __m256d limit = _mm256_set1_pd(threshold), zero = _mm256_setzero_pd();
+    __m256d small = zero;
+    int64_t k = 0;
+    for (; k + 8 <= size; k += 8) {
+        small = _mm256_or_pd(small, _mm256_cmp_pd(_mm256_and_pd(load4(c + k), magnitude), limit, _CMP_LT_OQ));
+        small = _mm256_or_pd(small, _mm256_cmp_pd(_mm256_and_pd(load4(c + k + 4), magnitude), limit, _CMP_LT_OQ));
+    }
+    *done = k;
+    if (!_mm256_movemask_pd(small)) return false;
+    __m256d hit = zero;
+    for (int64_t i = 0; i < k; i += 4) {
+        const __m256d a = _mm256_and_pd(load4(c + i), magnitude);
+        hit = _mm256_or_pd(hit, _mm256_and_pd(_mm256_cmp_pd(a, limit, _CMP_LT_OQ), _mm256_cmp_pd(a, zero, _CMP_GT_OQ)));
+    }
+    return _mm256_movemask_pd(hit) != 0;
+}
+
 inline bool cpu_has_avx2() {
     static const bool has = __builtin_cpu_supports("avx2");
     return has;
@@ -141,6 +165,21 @@ void column_minima_step(const T* c, int m, int i, double* v, double* row_of_min)
 #endif
     for (int j = 0; j < m; ++j)
         if ((double)c[j] < v[j]) { v[j] = c[j]; row_of_min[j] = i; }
+}
+
+// Whether some entry of c[0..size) is nonzero and below `threshold` in magnitude (the engine's test
+// for costs spanning more than the auction and JV's column reduction resolve, cpp/engine/batch.cpp).
+template <class T>
+bool any_nonzero_below(const T* c, int64_t size, double threshold) {
+    int64_t k = 0;
+#ifdef SEMRSM_HAVE_AVX2_PATH
+    if (detail::cpu_has_avx2() && detail::any_nonzero_below_avx2(c, size, threshold, &k)) return true;
+#endif
+    for (; k < size; ++k) {
+        const double a = std::fabs((double)c[k]);
+        if (a > 0.0 && a < threshold) return true;
+    }
+    return false;
 }
 
 // A lower bound on the minimum of any assignment, from column potentials v alone (weak LP duality):

@@ -19,7 +19,12 @@ __device__ __forceinline__ Top2 row_top2(GroupProblem<T, G, CPL>& p, const T* ci
         if (before(h, j, t.m1, t.k1)) { t.m2 = t.m1; t.k2 = t.k1; t.m1 = h; t.k1 = j; }
         else if (before(h, j, t.m2, t.k2)) { t.m2 = h; t.k2 = j; }
     }
-    return group_top2<G>(t, p.sh);
+    t = group_top2<G>(t, p.sh);
+    // A row whose every h is NaN (an overflowed difference) selects no column: column 0 then, as on
+    // the CPU (cpp/lap/row_minima.h), so that no caller indexes with UINT_MAX.
+    if (t.k1 == UINT_MAX) t.k1 = 0;
+    if (t.k2 == UINT_MAX) t.k2 = t.k1;
+    return t;
 }
 
 // Writes the solved problem's results, as the CPU engine returns them: the column of each row, the

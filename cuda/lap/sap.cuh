@@ -49,7 +49,9 @@ __device__ __forceinline__ bool augment_from_row(GroupProblem<T, G, CPL>& p, int
         }
         const Argmin best = group_argmin<G>(ld, lk, lv, p.sh);
         dmin = best.d;
-        if (dmin == CUDART_INF) return false;  // only forbidden edges remain
+        // Only forbidden edges remain. This also catches a search that selected no column (every d
+        // NaN from an overflowed difference, key UINT_MAX), so j1 below is always a column index.
+        if (dmin == CUDART_INF) return false;
         const int j1 = (int)(best.key & (kBusyBit - 1));
         if (!(best.key & kBusyBit)) { end = j1; break; }  // a free column: the path is found
         if (j1 % G == tid) scanned |= 1u << (j1 / G);

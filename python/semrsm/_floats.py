@@ -16,16 +16,13 @@ import math
 
 import numpy as np
 
-from . import _core
-
 __all__ = ["SAFE_EXPONENTS", "distance_rounding", "divide_by_two_squares", "sample_exponents", "sum_rounding",
            "unit_exponent"]
 
 #: Samples whose largest magnitude lies in [2^-40, 2^40) are used as they are: the products of two
 #: of their entries lie in [2^-80, 2^80], far inside float32 (2^-126 .. 2^128) even summed over 2^40
-#: terms, so only the rest are rescaled (and copied). The LAP engine rescales costs by the same rule
-#: (cpp/lap/common.h, kSafeExponent).
-SAFE_EXPONENTS = (-_core.SAFE_EXPONENT, _core.SAFE_EXPONENT)
+#: terms, so only the rest are rescaled (and copied).
+SAFE_EXPONENTS = (-40, 40)
 
 
 def unit_exponent(largest: float) -> int:

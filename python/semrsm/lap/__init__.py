@@ -54,8 +54,8 @@ def solve(costs, maximize: bool = False, method: str = "auto", eps: Optional[flo
         Final epsilon of ``auction`` (default: below 1/m on integer costs, 1e-9 of the cost range
         per row otherwise), or where ``hybrid`` stops its auction.
     threads : int, optional
-        Threads to solve a batch on, parallel over problems; default all cores. The result does
-        not depend on it.
+        Threads to solve a batch on, parallel over problems; default all cores, at most 4 per core.
+        The result does not depend on it.
     device : {None, "cpu", "cuda"}
         Where to solve: None follows the input (CuPy arrays on the GPU, returning CuPy arrays);
         ``"cuda"`` also takes NumPy input (and returns NumPy). The GPU solves, on CuPy's current
@@ -68,11 +68,21 @@ def solve(costs, maximize: bool = False, method: str = "auto", eps: Optional[flo
     LapResult
         ``col``, ``objective``, ``bound``, ``gap``, ``u``, ``v``; batched when ``costs`` was 3-D.
 
+    Notes
+    -----
+    Every finite input is solved. The CPU engine multiplies a problem whose largest finite |cost|
+    lies above 2^1000 or below 2^-960 by a power of two (exact: the optimal assignment is unchanged,
+    barring costs more than 2^1022 below the largest) and scales potentials and bound back; then no
+    difference of costs or potentials overflows, and the auction's eps, derived from the costs'
+    range and magnitude, is a normal number. Where a nonzero |cost| lies below 2^-40 of the
+    largest, the exact methods run shortest augmenting paths from zero potentials (as scipy does):
+    neither JV's column reduction nor the auction's prices could resolve such costs.
+
     Raises
     ------
     ValueError
         On NaN (naming the problem and position), empty input, invalid infinities, an infeasible
-        problem, or an unknown method.
+        problem, an unknown method, too many threads, or longdouble values beyond float64.
     TypeError
         On complex or non-numeric input.
     """

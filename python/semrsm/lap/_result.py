@@ -25,14 +25,21 @@ class LapResult:
     col : ndarray of int32, shape (n,) or (B, n)
         Column assigned to each row; -1 for rows left unassigned when n > m.
     objective : float or ndarray of float64, shape (B,)
-        Sum of the assigned costs, accumulated in float64.
+        Sum of the assigned costs as given, accumulated in long double (64-bit significand on
+        x86-64) and rounded to float64 once: finite wherever that sum is.
     bound : float or ndarray of float64
         A certificate: no assignment is better than this (a lower bound on the minimum, an upper
         bound on the maximum). From the dual potentials for ``jv``, ``hybrid`` and ``auction``; from
-        row and column extremes for ``greedy``.
+        row and column extremes for ``greedy``. On the CPU it bounds the exact optimum with no
+        rounding allowed: the float64 sum of the n + m dual terms is moved away from the optimum by
+        its worst-case rounding, gamma_(n+m+2) times the sum of their magnitudes (gamma_k = k u /
+        (1 - k u), u = 2^-53), and rounded outwards once more; so for an exact method
+        ``bound <= objective`` (``>=`` when maximising) and ``gap`` is at most about
+        (n + m) 2^-53 times the magnitudes of the potentials. -inf (+inf) where that sum overflows.
+        On the GPU the sum is not moved, and may pass the optimum by that rounding.
     gap : float or ndarray of float64
-        ``|objective - bound|``: how far from optimal the assignment can be (about 0 for exact
-        methods, at most n * eps for ``auction``).
+        ``|objective - bound|``: how far from optimal the assignment can be (that rounding for
+        exact methods, at most n * eps more for ``auction``); 0 where both are the same infinity.
     u, v : ndarray of float64 or None
         Dual potentials of rows (n) and columns (m): ``u[i] + v[j] <= cost[i, j]`` for every pair
         when minimising (``>=`` when maximising), with equality on assigned pairs for the exact
