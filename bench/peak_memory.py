@@ -1,4 +1,4 @@
-"""Peak memory that one semantic_rsm call adds, against its max_memory (bench/RESULTS.md, section 5).
+"""Peak memory that one semantic_rsm call adds, against its max_memory (bench/RESULTS.md, section 6).
 
     python bench/peak_memory.py --n 3000 --s 49 --c 64 --matcher greedy --kernels cosine --budget-mib 150
 
