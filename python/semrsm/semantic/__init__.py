@@ -62,7 +62,7 @@ def semantic_rsm(x, y=None, *, kernel: Union[str, Sequence[str]] = "cosine", mat
         "near_exact": the epsilon-scaling auction stopped after the first phase whose dual bound
         certifies the pair within ``NEAR_EXACT_GAP`` (1e-3) times |objective| of the optimum: at
         least 0.999 of the optimum wherever the objective is positive (as on ReLU features), and
-        ``return_bound`` gives that certificate (1.2-2x exact's
+        ``return_bound`` gives that certificate (1.4-2.1x exact's
         pairs per second at S = 196..3136; bench/RESULTS.md). On the GPU these pairs are solved
         exactly, which keeps the promise. "auction":
         epsilon-scaling auction alone, within 1e-9 of the block's cost range of the optimum, on both
