@@ -76,7 +76,10 @@ def solve(costs, maximize: bool = False, method: str = "auto", eps: Optional[flo
     difference of costs or potentials overflows, and the auction's eps, derived from the costs'
     range and magnitude, is a normal number. Where a nonzero |cost| lies below 2^-40 of the
     largest, the exact methods run shortest augmenting paths from zero potentials (as scipy does):
-    neither JV's column reduction nor the auction's prices could resolve such costs.
+    neither JV's column reduction nor the auction's prices could resolve such costs. Exact means
+    optimal up to the float64 rounding of the potentials: where the costs span more than 2^52, two
+    assignments whose exact totals differ by less than about 2^-52 of the largest |cost| (and whose
+    float64 totals are then the same number) may be returned one for the other.
 
     Raises
     ------
